@@ -56,7 +56,7 @@ AD_GRID_DEMO = Grid(shape=(48, 32, 24), voxel_mm=3.0, origin_mm=(-70.5, -70.5, -
 AD_GRID_PAPER = Grid(shape=(128, 96, 64), voxel_mm=1.0, origin_mm=(-63.5, -71.5, -44.5))
 # The whole brain.
 BRAIN_AGE_GRID_DEMO = Grid(
-    shape=(40, 48, 40), voxel_mm=4.0, origin_mm=(-78.0, -114.0, -70.0)
+    shape=(36, 46, 34), voxel_mm=4.0, origin_mm=(-70.0, -108.0, -52.0)
 )
 BRAIN_AGE_GRID_PAPER = Grid(
     shape=(90, 120, 99), voxel_mm=1.5, origin_mm=(-66.75, -110.25, -60.0)
@@ -107,7 +107,7 @@ class BrainAgeConfig:
     """VGG-style brain-age CNN with hyper FC layers conditioned on sex."""
 
     grid: Grid = BRAIN_AGE_GRID_DEMO
-    channels: tuple[int, int, int] = (16, 32, 64)
+    channels: tuple[int, int, int] = (8, 16, 32)  # paper: (16, 32, 64)
     conv_padding: int = 1
     dropout: float = 0.2
     fc_sizes: tuple[int, ...] = (16, 32, 64, 1)
@@ -123,7 +123,9 @@ class BrainAgeConfig:
 AD_DEMO = ResNetConfig()
 AD_PAPER = ResNetConfig(grid=AD_GRID_PAPER, init_features=16)
 BRAIN_AGE_DEMO = BrainAgeConfig()
-BRAIN_AGE_PAPER = BrainAgeConfig(grid=BRAIN_AGE_GRID_PAPER, conv_padding=0)
+BRAIN_AGE_PAPER = BrainAgeConfig(
+    grid=BRAIN_AGE_GRID_PAPER, channels=(16, 32, 64), conv_padding=0
+)
 
 
 @dataclass(frozen=True)

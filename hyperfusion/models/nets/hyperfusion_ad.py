@@ -1,0 +1,82 @@
+"""HyperFusion-AD: a ResNet whose chosen layers are generated from the EHR.
+
+Duenias et al. (2025): the tabular vector enters only through the embedding ``e(t)``
+(Linear 16 -> 8, BatchNorm, PReLU: the first layers of the pre-trained tabular MLP),
+and a hypernetwork generates the weights of the layers named in
+``cfg.hyper_layers``: by default only block 4's 1x1x1 shortcut convolution.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from hyperfusion.config import ResNetConfig
+from hyperfusion.models.layers import HyperConv3d, HyperLinear
+from hyperfusion.models.nets.resnet import ClassifierHead, ResNetTrunk
+from hyperfusion.models.tabular import tabular_embedding
+
+
+class HyperFusionNet(nn.Module):
+    """HyperFusion for CN / MCI / AD classification.
+
+    Args:
+        cfg: network configuration (``hyper_layers`` is the paper's ablation).
+        embed_var: ``Var(e)`` for hyperfan-in initialisation of the generators.
+
+    Shapes: ``image (B, 1, X, Y, Z)`` (one hemisphere), ``tabular (B, 16)`` ->
+    ``logits (B, 3)``.
+    """
+
+    gradcam_layer = "trunk.cam_tap"
+
+    def __init__(self, cfg: ResNetConfig, embed_var: float = 1.0) -> None:
+        super().__init__()
+        if not cfg.hyper_layers:
+            raise ValueError("HyperFusion needs at least one hyper layer")
+        self.cfg = cfg
+        self.embedding = tabular_embedding(cfg.n_tabular, cfg.embed_dim)
+        hyper = cfg.hyper_layers
+        self.trunk = ResNetTrunk(cfg, hyper_layers=hyper, embed_var=embed_var)
+        self.head = ClassifierHead(cfg, self.trunk.out_features, hyper, embed_var)
+        self._split = self.trunk.first_hyper_block()
+
+    def encode_image(self, image: Tensor) -> tuple[Tensor, ...]:
+        """Everything the EHR cannot change, cached per image by the engine.
+
+        With a generated shortcut in block k: the input of block k and block k's main
+        path. With only hyper FC layers: the pooled features.
+        """
+        x = self.trunk.stem(image)
+        if self._split is None:
+            return (self.trunk.run_blocks(x, 0),)
+        for block in self.trunk.blocks[: self._split]:
+            x = block(x)
+        return (x, self.trunk.blocks[self._split].main(x))
+
+    def fuse(self, features: tuple[Tensor, ...], tabular: Tensor) -> Tensor:
+        e = self.embedding(tabular)
+        if self._split is None:
+            return self.head(features[0], e)
+        x, main = features
+        x = main + self.trunk.blocks[self._split].shortcut(x, e)
+        return self.head(self.trunk.run_blocks(x, self._split + 1, e), e)
+
+    def forward(self, image: Tensor, tabular: Tensor) -> Tensor:
+        return self.fuse(self.encode_image(image), tabular)
+
+    def hyper_modules(self) -> dict[str, HyperConv3d | HyperLinear]:
+        """The generated layers by configuration name (``"block4.shortcut"``...)."""
+        found: dict[str, HyperConv3d | HyperLinear] = {}
+        for i, block in enumerate(self.trunk.blocks):
+            if block.hyper:
+                found[f"block{i + 1}.shortcut"] = block.shortcut_conv
+        for name in ("fc1", "fc2"):
+            layer = getattr(self.head, name)
+            if isinstance(layer, HyperLinear):
+                found[name] = layer
+        return found
+
+    def generated_weights(self, tabular: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
+        """Each hyper layer's generated ``(W, b)`` for the tabular vectors given."""
+        e = self.embedding(tabular)
+        return {name: m.generate(e) for name, m in self.hyper_modules().items()}
