@@ -1,0 +1,140 @@
+"""Every registered network: one signature, per-sample correctness, options that reach
+their layers, and the encode/fuse split the engine caches on."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from hyperfusion.errors import UnknownModelError
+from hyperfusion.models.layers import HyperConv3d, HyperLinear
+from hyperfusion.models.registry import MODEL_NAMES, build_model
+
+from .conftest import TINY_AD, TINY_BRAIN_AGE
+
+ALL_MODELS = [(task, name) for task, names in MODEL_NAMES.items() for name in names]
+
+
+def _tiny(task: str, name: str, **cfg_changes) -> torch.nn.Module:
+    cfg = TINY_AD if task == "ad" else TINY_BRAIN_AGE
+    torch.manual_seed(0)
+    return build_model(task, name, dataclasses.replace(cfg, **cfg_changes)).eval()
+
+
+def _batch(model: torch.nn.Module, n: int, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    image = torch.randn(n, 1, *model.cfg.input_shape, generator=g)
+    tabular = torch.randn(n, model.cfg.n_tabular, generator=g)
+    return image, tabular
+
+
+@pytest.mark.parametrize(("task", "name"), ALL_MODELS)
+def test_output_shape_and_encode_fuse_equals_forward(task, name):
+    model = _tiny(task, name)
+    image, tabular = _batch(model, 3)
+    with torch.no_grad():
+        out = model(image, tabular)
+        split = model.fuse(model.encode_image(image), tabular)
+    assert out.shape == ((3, 3) if task == "ad" else (3, 1))
+    assert torch.equal(out, split)
+
+
+@pytest.mark.parametrize(("task", "name"), ALL_MODELS)
+def test_each_row_of_a_batch_equals_the_sample_run_alone(task, name):
+    """Acceptance: 4 different images with 4 different EHR vectors, eval mode."""
+    model = _tiny(task, name)
+    image, tabular = _batch(model, 4, seed=1)
+    with torch.no_grad():
+        batched = model(image, tabular)
+        for i in range(4):
+            alone = model(image[i : i + 1], tabular[i : i + 1])
+            assert torch.allclose(batched[i : i + 1], alone, rtol=1e-4, atol=1e-5), i
+
+
+@pytest.mark.parametrize(("task", "name"), ALL_MODELS)
+def test_gradcam_layer_names_a_module_hit_by_forward(task, name):
+    model = _tiny(task, name)
+    if model.gradcam_layer is None:
+        assert name == "tabular-only"
+        return
+    layer = model.get_submodule(model.gradcam_layer)
+    seen = []
+    handle = layer.register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    image, tabular = _batch(model, 2)
+    with torch.no_grad():
+        model(image, tabular)
+    handle.remove()
+    assert len(seen) == 1 and len(seen[0]) == 5  # one 3D feature map (B, C, X, Y, Z)
+
+
+@pytest.mark.parametrize(
+    ("task", "name", "uses_ehr"),
+    [("ad", "hyperfusion", True), ("ad", "image-only", False), ("ad", "concat", True),
+     ("ad", "film", True), ("ad", "daft", True), ("ad", "early-fusion", True),
+     ("ad", "late-fusion", True), ("ad", "attention", True),
+     ("brain-age", "hyperfusion", True), ("brain-age", "image-only", False),
+     ("brain-age", "concat", True)],
+)  # fmt: skip
+def test_the_ehr_changes_the_output_exactly_when_the_model_uses_it(
+    task, name, uses_ehr
+):
+    model = _tiny(task, name)
+    for p in model.parameters():  # zero-initialised modulators would hide the EHR
+        torch.nn.init.normal_(p, std=0.3) if p.dim() > 1 else None
+    image, tabular = _batch(model, 1)
+    with torch.no_grad():
+        a = model(image, tabular)
+        b = model(image, tabular + 1.0)
+    assert (not torch.allclose(a, b)) == uses_ehr
+
+
+@pytest.mark.parametrize(
+    "hyper_layers",
+    [("block1.shortcut",), ("block3.shortcut", "block4.shortcut"), ("fc1",), ("fc2",)],
+)
+def test_hyper_layers_option_reaches_the_named_layers(hyper_layers):
+    model = _tiny("ad", "hyperfusion", hyper_layers=hyper_layers)
+    assert set(model.hyper_modules()) == set(hyper_layers)
+    for block_name, module in model.hyper_modules().items():
+        assert isinstance(module, HyperConv3d | HyperLinear), block_name
+    image, tabular = _batch(model, 3)
+    with torch.no_grad():
+        out = model(image, tabular)
+        assert torch.allclose(out, model.fuse(model.encode_image(image), tabular))
+    weights = model.generated_weights(tabular)
+    assert set(weights) == set(hyper_layers)
+    assert all(w.shape[0] == 3 for w, _ in weights.values())
+
+
+def test_image_only_has_no_hyper_layer_even_with_a_hyper_config():
+    model = _tiny("ad", "image-only")
+    assert not any(isinstance(m, HyperConv3d | HyperLinear) for m in model.modules())
+
+
+def test_width_option_reaches_every_block():
+    model = _tiny("ad", "hyperfusion", init_features=6)
+    convs = [m for m in model.trunk.modules() if isinstance(m, torch.nn.Conv3d)]
+    assert convs[0].out_channels == 6
+    assert model.trunk.out_features == 6 * 16
+
+
+def test_brain_age_sexes_start_identical_and_generate_separate_weights():
+    model = _tiny("brain-age", "hyperfusion")
+    female, male = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
+    image, _ = _batch(model, 1)
+    with torch.no_grad():
+        assert torch.equal(model(image, female), model(image, male))
+        model.embeddings[0].weight.copy_(torch.tensor([[1.0, 2.0]]))
+        assert not torch.equal(model(image, female), model(image, male))
+    w_f, _ = model.generated_weights(female)["fc1"]
+    w_m, _ = model.generated_weights(male)["fc1"]
+    assert w_f.shape == w_m.shape and not torch.equal(w_f, w_m)
+
+
+def test_unknown_model_name_suggests_the_closest():
+    with pytest.raises(UnknownModelError, match="did you mean 'film'"):
+        build_model("ad", "flim")
+    with pytest.raises(UnknownModelError, match="accepted: ad, brain-age"):
+        build_model("adni", "film")
