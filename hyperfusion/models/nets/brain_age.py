@@ -91,11 +91,23 @@ class BrainAgeNet(nn.Module):
     def forward(self, image: Tensor, tabular: Tensor) -> Tensor:
         return self.fuse(self.encode_image(image), tabular)
 
-    def generated_weights(self, tabular: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
-        """Each hyper FC layer's ``(W, b)`` for the sex one-hots given."""
+    def hyper_modules(self) -> dict[str, HyperLinear]:
+        """The generated FC layers by name (``"fc1"``...); empty unless hyper."""
         if self.fusion != "hyper":
             return {}
+        return {f"fc{i + 1}": layer for i, layer in enumerate(self.fc)}
+
+    def layer_embeddings(self, tabular: Tensor) -> dict[str, Tensor]:
+        """Each hyper layer's own 1-value embedding of the sex one-hot."""
         return {
-            f"fc{i + 1}": layer.generate(self.embeddings[i](tabular))
-            for i, layer in enumerate(self.fc)
+            name: self.embeddings[i](tabular)
+            for i, name in enumerate(self.hyper_modules())
+        }
+
+    def generated_weights(self, tabular: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
+        """Each hyper FC layer's ``(W, b)`` for the sex one-hots given."""
+        embeddings = self.layer_embeddings(tabular)
+        return {
+            name: m.generate(embeddings[name])
+            for name, m in self.hyper_modules().items()
         }

@@ -76,7 +76,15 @@ class HyperFusionNet(nn.Module):
                 found[name] = layer
         return found
 
+    def layer_embeddings(self, tabular: Tensor) -> dict[str, Tensor]:
+        """The embedding ``e(t)`` each hyper layer receives (one shared here)."""
+        e = self.embedding(tabular)
+        return {name: e for name in self.hyper_modules()}
+
     def generated_weights(self, tabular: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
         """Each hyper layer's generated ``(W, b)`` for the tabular vectors given."""
-        e = self.embedding(tabular)
-        return {name: m.generate(e) for name, m in self.hyper_modules().items()}
+        embeddings = self.layer_embeddings(tabular)
+        return {
+            name: m.generate(embeddings[name])
+            for name, m in self.hyper_modules().items()
+        }
