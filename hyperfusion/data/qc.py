@@ -1,0 +1,231 @@
+"""Quick quality checks of an input T1 against the MNI152 template.
+
+The models assume a skull-stripped T1 already registered to MNI152 space. These checks
+do not fix anything (resampling is not registration); they warn the user when an image
+looks like it breaks that contract, so that predictions are read with care. Everything
+is computed on the 2 mm template grid with linear interpolation, in well under a
+second for a 1 mm head.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import nibabel as nib
+import numpy as np
+from scipy import ndimage
+
+from hyperfusion.data.templates import load_brain_mask, load_template
+
+MAX_VOXEL_MM = 3.0
+MAX_ANISOTROPY = 2.0
+MAX_OBLIQUITY_DEG = 2.0
+MIN_FOV_COVERAGE = 0.95
+MAX_OUTSIDE_BRAIN = 0.1
+MIN_CORRELATION = 0.6
+# A voxel "holds signal" above this fraction of the image's robust maximum.
+_SIGNAL_FRACTION = 0.1
+_QC_VOXEL_MM = 2.0
+
+
+@dataclass(frozen=True)
+class QCReport:
+    """Outcome of :func:`quality_check`.
+
+    Attributes:
+        ok: True when there are no warnings.
+        warnings: one-line messages for the user, most important first.
+        metrics: the measured values (see :func:`quality_check`).
+    """
+
+    ok: bool
+    warnings: tuple[str, ...]
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """Template-derived arrays, computed once per process."""
+
+    affine: np.ndarray  # 2 mm template grid
+    shape: tuple[int, int, int]
+    mask: np.ndarray  # bool, brain
+    near_brain: np.ndarray  # bool, brain dilated by 6 mm
+    template_in_mask: np.ndarray  # float64 template values in the mask, centred
+    template_norm: float
+    mask_world: np.ndarray  # (4, N) homogeneous RAS mm of the mask voxels
+
+
+@lru_cache(maxsize=1)
+def _reference() -> _Reference:
+    template = load_template(2)
+    mask = np.asarray(load_brain_mask(2).dataobj) > 0
+    values = np.asarray(template.get_fdata(), dtype=np.float64)[mask]
+    values -= values.mean()
+    ijk = np.vstack([np.nonzero(mask), np.ones(int(mask.sum()))])
+    return _Reference(
+        affine=np.asarray(template.affine),
+        shape=tuple(template.shape[:3]),
+        mask=mask,
+        near_brain=ndimage.binary_dilation(mask, iterations=3),
+        template_in_mask=values,
+        template_norm=math.sqrt(float(values @ values)),
+        mask_world=np.asarray(template.affine) @ ijk,
+    )
+
+
+def _voxel_sizes(affine: np.ndarray) -> np.ndarray:
+    return np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+
+
+def _obliquity_deg(affine: np.ndarray) -> float:
+    """Largest angle (degrees) between a voxel axis and its closest world axis."""
+    columns = affine[:3, :3] / _voxel_sizes(affine)
+    cosines = np.clip(np.abs(columns).max(axis=0), 0.0, 1.0)
+    return float(np.degrees(np.arccos(cosines)).max())
+
+
+def _downsample(data: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Block-average voxels finer than the QC grid, to avoid aliasing and save time."""
+    factors = [max(1, int(_QC_VOXEL_MM / s + 1e-6)) for s in _voxel_sizes(affine)]
+    if factors == [1, 1, 1]:
+        return data, affine
+    fx, fy, fz = factors
+    sx, sy, sz = (n // f for n, f in zip(data.shape, factors, strict=True))
+    pooled = np.zeros((sx, sy, sz), dtype=np.float32)
+    for a in range(fx):
+        for b in range(fy):
+            for c in range(fz):
+                pooled += data[a : sx * fx : fx, b : sy * fy : fy, c : sz * fz : fz]
+    pooled /= fx * fy * fz
+    scale = np.diag([fx, fy, fz, 1.0])
+    scale[:3, 3] = [(f - 1) / 2 for f in factors]
+    return pooled, affine @ scale
+
+
+def _on_template_grid(img: nib.Nifti1Image, ref: _Reference) -> np.ndarray:
+    data = np.asarray(img.get_fdata(dtype=np.float32, caching="unchanged"))
+    data = data.reshape(data.shape[:3])
+    if not np.isfinite(data).all():
+        data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
+    data, affine = _downsample(np.ascontiguousarray(data), np.asarray(img.affine))
+    to_input = np.linalg.inv(affine) @ ref.affine
+    return ndimage.affine_transform(
+        data,
+        to_input[:3, :3],
+        to_input[:3, 3],
+        output_shape=ref.shape,
+        order=1,
+        mode="constant",
+        cval=0.0,
+        prefilter=False,
+    )
+
+
+def quality_check(
+    img: nib.Nifti1Image, original_axcodes: tuple[str, ...] | None = None
+) -> QCReport:
+    """Compare an input T1 with the MNI152 template and say what looks wrong.
+
+    Args:
+        img: the image returned by :func:`hyperfusion.data.mri.load_mri`.
+        original_axcodes: the axis codes the file was stored in; defaults to
+            ``img.extra["original_axcodes"]`` (set by ``load_mri``), else the codes
+            of ``img.affine``.
+
+    Returns:
+        A :class:`QCReport`. ``metrics`` holds ``voxel_mm_max``, ``anisotropy``
+        (largest / smallest voxel side), ``obliquity_deg``, ``axes_permuted`` (1.0
+        when the stored axes were not in x, y, z order), ``fov_coverage`` (fraction
+        of the template brain inside the image's field of view),
+        ``outside_brain_fraction`` (fraction of voxels with signal that lie more
+        than 6 mm outside the template brain) and ``correlation`` (Pearson, with
+        the template, inside the brain mask).
+    """
+    ref = _reference()
+    affine = np.asarray(img.affine, dtype=np.float64)
+    warnings: list[str] = []
+    metrics: dict[str, float] = {}
+
+    codes = original_axcodes or img.extra.get("original_axcodes")
+    codes = tuple(codes) if codes else tuple(nib.aff2axcodes(affine))
+    sizes = _voxel_sizes(affine)
+    metrics["voxel_mm_max"] = float(sizes.max())
+    metrics["anisotropy"] = float(sizes.max() / sizes.min())
+    metrics["obliquity_deg"] = _obliquity_deg(affine)
+    permuted = any(
+        c not in pair for c, pair in zip(codes, ("LR", "PA", "IS"), strict=False)
+    )
+    metrics["axes_permuted"] = float(permuted)
+
+    inside = np.linalg.inv(affine) @ ref.mask_world
+    in_fov = np.all(
+        (inside[:3] > -0.5) & (inside[:3] < np.array(img.shape[:3])[:, None] - 0.5),
+        axis=0,
+    )
+    metrics["fov_coverage"] = float(in_fov.mean())
+
+    vol = _on_template_grid(img, ref)
+    magnitude = np.abs(vol)
+    top = float(np.percentile(magnitude[magnitude > 0], 99)) if magnitude.any() else 0
+    signal = magnitude > _SIGNAL_FRACTION * top if top > 0 else magnitude > 0
+    n_signal = int(signal.sum())
+    outside = int((signal & ~ref.near_brain).sum())
+    metrics["outside_brain_fraction"] = outside / n_signal if n_signal else 0.0
+    values = vol[ref.mask].astype(np.float64)
+    values -= values.mean()
+    denom = math.sqrt(float(values @ values)) * ref.template_norm
+    metrics["correlation"] = (
+        float(values @ ref.template_in_mask) / denom if denom > 0 else 0.0
+    )
+
+    if metrics["correlation"] < MIN_CORRELATION:
+        warnings.append(
+            f"the image does not look like a skull-stripped T1 in MNI152 space"
+            f" (correlation with the template {metrics['correlation']:.2f}, expected"
+            f" at least {MIN_CORRELATION}); predictions are unreliable — register it"
+            " to MNI152 first"
+        )
+    if metrics["fov_coverage"] < MIN_FOV_COVERAGE:
+        warnings.append(
+            f"the image covers only {metrics['fov_coverage']:.0%} of the MNI152"
+            " brain; a whole-brain image in MNI152 space is expected"
+        )
+    # A misplaced brain also puts signal outside the mask: the message above covers it.
+    if (
+        metrics["outside_brain_fraction"] > MAX_OUTSIDE_BRAIN
+        and metrics["correlation"] >= MIN_CORRELATION
+    ):
+        warnings.append(
+            f"{metrics['outside_brain_fraction']:.0%} of the image's signal lies"
+            " outside the MNI152 brain: it does not look skull-stripped; a"
+            " skull-stripped T1 is expected (run brain extraction first)"
+        )
+    if permuted:
+        warnings.append(
+            f"the image was stored with permuted axes ({''.join(codes)}), as scanners"
+            " write acquisitions; MNI152 images are stored x, y, z — check that it"
+            " was registered to MNI152"
+        )
+    if metrics["obliquity_deg"] > MAX_OBLIQUITY_DEG:
+        warnings.append(
+            f"the image's axes are tilted {metrics['obliquity_deg']:.0f}° from the"
+            " world axes, as in scanner space; MNI152 images are axis-aligned —"
+            " register it to MNI152 first"
+        )
+    if metrics["voxel_mm_max"] > MAX_VOXEL_MM:
+        warnings.append(
+            f"voxels are up to {metrics['voxel_mm_max']:.1f} mm; at most"
+            f" {MAX_VOXEL_MM:.0f} mm (ideally 1 mm) is expected"
+        )
+    if metrics["anisotropy"] > MAX_ANISOTROPY:
+        warnings.append(
+            f"voxels are {' x '.join(f'{s:.2g}' for s in sizes)} mm, strongly"
+            f" anisotropic; near-isotropic voxels (e.g. 1 mm) are expected"
+        )
+    return QCReport(ok=not warnings, warnings=tuple(warnings), metrics=metrics)
+
+
+__all__ = ["QCReport", "quality_check"]
