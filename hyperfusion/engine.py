@@ -1,0 +1,511 @@
+"""The engine: one object the CLI and every page call for predictions and explanations.
+
+It loads each model's shipped ensemble (all training seeds) once, serialises model
+calls behind one lock (Streamlit sessions are threads sharing it, and captum's hooks
+must not see another session's forward pass), and caches per image everything the EHR
+does not touch (``model.encode_image``), so that an EHR edit only re-runs ``fuse``
+and a what-if sweep is one batched pass. No per-request state is stored on a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from hyperfusion.config import AD_CLASSES, Grid
+from hyperfusion.data.ehr import (
+    FIELD_BY_NAME,
+    INPUT_FIELDS,
+    EHRRecord,
+    sex_onehot,
+    validate_ehr,
+)
+from hyperfusion.data.mri import (
+    ad_hemispheres,
+    brain_age_volume,
+    load_mri,
+    merge_hemispheres,
+    to_input_space,
+)
+from hyperfusion.data.qc import QCReport, quality_check
+from hyperfusion.errors import HyperFusionError
+from hyperfusion.explain.gradcam import gradcam_maps
+from hyperfusion.explain.tabular import field_attributions, integrated_gradients
+from hyperfusion.explain.weights import HyperLayerView, hyper_layer_views
+from hyperfusion.models.checkpoint import WEIGHTS_DIR, Checkpoint, load_checkpoints
+from hyperfusion.models.device import autocast_for, describe_device, resolve_device
+from hyperfusion.models.registry import MODEL_NAMES, get_spec
+
+BRAIN_AGE = "brain-age"
+_FEATURE_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An input MRI checked and resampled once onto every model grid.
+
+    Attributes:
+        key: content hash, the cache key for per-image features.
+        source: the loaded image (RAS), kept for exports in its own space.
+        qc: the quality check against the MNI152 template.
+        ad_pair: ``(2, X/2, Y, Z)`` AD input, ``[right, left mirrored]``.
+        brain_age: the brain-age input on its grid.
+        ad_grid, brain_age_grid: the grids these live on.
+    """
+
+    key: str
+    source: nib.Nifti1Image
+    qc: QCReport
+    ad_pair: np.ndarray
+    brain_age: np.ndarray
+    ad_grid: Grid
+    brain_age_grid: Grid
+
+    def ad_volume(self) -> np.ndarray:
+        """The AD crop as one ``(X, Y, Z)`` volume, for display."""
+        return merge_hemispheres(self.ad_pair)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One patient's predictions with the ensemble's spread as uncertainty."""
+
+    probabilities: dict[str, float]
+    probabilities_sd: dict[str, float]
+    brain_age: float
+    brain_age_sd: float
+    age: float | None
+    ad_model: str
+    brain_age_model: str
+    n_seeds: dict[str, int]
+    trained: bool
+    device: str
+    latency_ms: float
+    qc_warnings: tuple[str, ...] = ()
+    per_seed: dict[str, list[Any]] = field(default_factory=dict)
+
+    @property
+    def diagnosis(self) -> str:
+        """The most probable class."""
+        return max(self.probabilities, key=self.probabilities.__getitem__)
+
+    @property
+    def brain_age_gap(self) -> float | None:
+        """Predicted brain age minus the entered age (years), if the age is known."""
+        return None if self.age is None else self.brain_age - self.age
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the CLI's ``--json`` output and the app's export)."""
+        return {
+            "brain_age": round(self.brain_age, 2),
+            "brain_age_sd": round(self.brain_age_sd, 2),
+            "brain_age_gap": None
+            if self.brain_age_gap is None
+            else round(self.brain_age_gap, 2),
+            "diagnosis": self.diagnosis,
+            "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
+            "probabilities_sd": {
+                k: round(v, 4) for k, v in self.probabilities_sd.items()
+            },
+            "models": {"ad": self.ad_model, BRAIN_AGE: self.brain_age_model},
+            "ensemble_size": self.n_seeds,
+            "trained": self.trained,
+            "device": self.device,
+            "latency_ms": round(self.latency_ms, 2),
+            "qc_warnings": list(self.qc_warnings),
+        }
+
+
+def _content_key(img: nib.Nifti1Image) -> str:
+    digest = hashlib.sha1(np.ascontiguousarray(img.get_fdata(dtype=np.float32)))
+    digest.update(np.asarray(img.affine, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+class Engine:
+    """Load, lock, predict, sweep and explain.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"`` or ``None`` (CUDA when available).
+        weights_dir: where the shipped checkpoints live.
+    """
+
+    def __init__(
+        self, device: str | None = None, weights_dir: Path = WEIGHTS_DIR
+    ) -> None:
+        self.device = resolve_device(device)
+        self.weights_dir = Path(weights_dir)
+        self._lock = threading.RLock()
+        self._checkpoints: dict[tuple[str, str], list[Checkpoint]] = {}
+        self._features: OrderedDict[tuple[str, str, str], list[tuple[Tensor, ...]]]
+        self._features = OrderedDict()
+
+    # Models -----------------------------------------------------------------------
+
+    @property
+    def device_label(self) -> str:
+        """``"CPU"`` or ``"GPU (name)"`` for badges."""
+        return describe_device(self.device)
+
+    def checkpoints(self, task: str, name: str = "hyperfusion") -> list[Checkpoint]:
+        """The ensemble of ``(task, name)`` (loaded on first use)."""
+        get_spec(task, name)
+        with self._lock:
+            key = (task, name)
+            if key not in self._checkpoints:
+                self._checkpoints[key] = load_checkpoints(
+                    task, name, self.device, self.weights_dir
+                )
+            return self._checkpoints[key]
+
+    def is_trained(self, task: str, name: str = "hyperfusion") -> bool:
+        """Whether real trained weights (not the placeholder) back this model."""
+        return all(c.trained for c in self.checkpoints(task, name))
+
+    def grid(self, task: str) -> Grid:
+        """The input grid of a task's shipped models."""
+        return self.checkpoints(task)[0].model.cfg.grid
+
+    def reference_record(self, task: str = "ad") -> EHRRecord:
+        """The training cohort's median patient (the untrained placeholder: schema
+        mid-range values)."""
+        card = self.checkpoints(task)[0].card
+        if "reference_record" in card:
+            return validate_ehr(card["reference_record"], require=False)
+        record: dict[str, Any] = {}
+        for f in INPUT_FIELDS:
+            if f.kind == "category":
+                record[f.name] = f.choices[0]
+            else:
+                mid = (f.low + f.high) / 2
+                record[f.name] = round(mid) if f.integer else mid
+        return validate_ehr(record, require=False)
+
+    # Images -----------------------------------------------------------------------
+
+    def prepare(self, source: str | Path | bytes | nib.Nifti1Image) -> PreparedImage:
+        """Load, check and resample an MRI once for every model (see ``load_mri``)."""
+        img = load_mri(source)
+        ad_grid, ba_grid = self.grid("ad"), self.grid(BRAIN_AGE)
+        return PreparedImage(
+            key=_content_key(img),
+            source=img,
+            qc=quality_check(img),
+            ad_pair=ad_hemispheres(img, ad_grid),
+            brain_age=brain_age_volume(img, ba_grid),
+            ad_grid=ad_grid,
+            brain_age_grid=ba_grid,
+        )
+
+    def _image_tensor(self, image: PreparedImage, task: str) -> Tensor:
+        arr = image.ad_pair[:, None] if task == "ad" else image.brain_age[None, None]
+        return torch.from_numpy(np.ascontiguousarray(arr)).to(self.device)
+
+    def _image_features(
+        self, image: PreparedImage | None, task: str, name: str
+    ) -> list[tuple[Tensor, ...]]:
+        """Per-seed ``encode_image`` outputs, cached per image (LRU)."""
+        if not get_spec(task, name).uses_image:
+            return [() for _ in self.checkpoints(task, name)]
+        if image is None:
+            raise HyperFusionError(
+                f"The {task} model '{name}' needs an MRI; load one first"
+            )
+        key = (image.key, task, name)
+        with self._lock:
+            if key in self._features:
+                self._features.move_to_end(key)
+                return self._features[key]
+            x = self._image_tensor(image, task)
+            with torch.no_grad(), autocast_for(self.device):
+                feats = [c.model.encode_image(x) for c in self.checkpoints(task, name)]
+            self._features[key] = feats
+            while len(self._features) > _FEATURE_CACHE_SIZE:
+                self._features.popitem(last=False)
+            return feats
+
+    # Tabular ----------------------------------------------------------------------
+
+    @staticmethod
+    def _tabular(checkpoint: Checkpoint, task: str, records: Sequence[EHRRecord]):
+        if task == "ad":
+            return checkpoint.preprocessor.transform(list(records))
+        return np.stack([sex_onehot(r) for r in records])
+
+    def _tabular_tensor(
+        self, checkpoint: Checkpoint, task: str, records: Sequence[EHRRecord]
+    ) -> Tensor:
+        tab = self._tabular(checkpoint, task, records)
+        return torch.from_numpy(np.asarray(tab, dtype=np.float32)).to(self.device)
+
+    # Prediction -------------------------------------------------------------------
+
+    def _outputs(
+        self,
+        image: PreparedImage | None,
+        records: Sequence[EHRRecord],
+        task: str,
+        name: str,
+    ) -> np.ndarray:
+        """Per-seed outputs for K records in one batched pass per seed.
+
+        Returns ``(S, K, 3)`` class probabilities (AD: logits averaged over the two
+        hemispheres, then softmax) or ``(S, K)`` brain ages in years.
+        """
+        k = len(records)
+        results = []
+        with self._lock:
+            features = self._image_features(image, task, name)
+            for ckpt, feats in zip(self.checkpoints(task, name), features, strict=True):
+                tab = self._tabular_tensor(ckpt, task, records)
+                n_views = feats[0].shape[0] if feats else 1
+                tab_rep = tab.repeat_interleave(n_views, dim=0)
+                feats_rep = tuple(f.repeat(k, *([1] * (f.dim() - 1))) for f in feats)
+                with torch.no_grad(), autocast_for(self.device):
+                    out = ckpt.model.fuse(feats_rep, tab_rep).float()
+                out = out.view(k, n_views, -1).mean(dim=1)
+                if task == "ad":
+                    out = torch.softmax(out, dim=1)
+                    results.append(out.cpu().numpy())
+                else:
+                    results.append(out[:, 0].cpu().numpy())
+        return np.stack(results)
+
+    def predict(
+        self,
+        image: PreparedImage | None,
+        record: Mapping[str, object],
+        ad_model: str = "hyperfusion",
+        brain_age_model: str = "hyperfusion",
+    ) -> Prediction:
+        """Brain age and CN / MCI / AD probabilities for one patient.
+
+        ``image`` may be ``None`` only for models that use no image
+        (``ad_model="tabular-only"``); brain age is then not predicted (NaN).
+        """
+        start = time.perf_counter()
+        rec = validate_ehr(record, require=False)
+        probs = self._outputs(image, [rec], "ad", ad_model)[:, 0]
+        if image is None and get_spec(BRAIN_AGE, brain_age_model).uses_image:
+            ages = np.full(1, np.nan)
+        else:
+            ages = self._outputs(image, [rec], BRAIN_AGE, brain_age_model)[:, 0]
+        latency = (time.perf_counter() - start) * 1000
+        return Prediction(
+            probabilities=dict(zip(AD_CLASSES, probs.mean(0).tolist(), strict=True)),
+            probabilities_sd=dict(zip(AD_CLASSES, probs.std(0).tolist(), strict=True)),
+            brain_age=float(ages.mean()),
+            brain_age_sd=float(ages.std()),
+            age=rec.get("AGE"),  # type: ignore[arg-type]
+            ad_model=ad_model,
+            brain_age_model=brain_age_model,
+            n_seeds={"ad": len(probs), BRAIN_AGE: len(ages)},
+            trained=self.is_trained("ad", ad_model)
+            and self.is_trained(BRAIN_AGE, brain_age_model),
+            device=self.device_label,
+            latency_ms=latency,
+            qc_warnings=image.qc.warnings if image is not None else (),
+            per_seed={"probabilities": probs.tolist(), "brain_age": ages.tolist()},
+        )
+
+    def sweep(
+        self,
+        image: PreparedImage | None,
+        record: Mapping[str, object],
+        field_name: str,
+        values: Sequence[object],
+        ad_model: str = "hyperfusion",
+        brain_age_model: str = "hyperfusion",
+    ) -> pd.DataFrame:
+        """Predictions as one field takes each of ``values`` (one batched pass).
+
+        Returns:
+            One row per value: ``value``, ``CN``, ``MCI``, ``AD`` (ensemble means),
+            their ``*_sd``, ``brain_age`` and ``brain_age_sd``.
+        """
+        base = validate_ehr(record, require=False)
+        if field_name not in FIELD_BY_NAME:
+            validate_ehr({field_name: None}, require=False)  # raises with a hint
+        records = [validate_ehr({**base, field_name: v}, require=False) for v in values]
+        probs = self._outputs(image, records, "ad", ad_model)
+        df = pd.DataFrame({"value": list(values)})
+        for i, cls in enumerate(AD_CLASSES):
+            df[cls] = probs[:, :, i].mean(0)
+            df[f"{cls}_sd"] = probs[:, :, i].std(0)
+        if image is not None or not get_spec(BRAIN_AGE, brain_age_model).uses_image:
+            ages = self._outputs(image, records, BRAIN_AGE, brain_age_model)
+            df["brain_age"] = ages.mean(0)
+            df["brain_age_sd"] = ages.std(0)
+        return df
+
+    def smallest_flip(
+        self,
+        image: PreparedImage | None,
+        record: Mapping[str, object],
+        field_name: str,
+        ad_model: str = "hyperfusion",
+        steps: int = 201,
+    ) -> dict[str, Any] | None:
+        """The value of one field closest to the current one that changes the
+        predicted diagnosis, searched over the field's plausible range.
+
+        Returns ``None`` when no value in range flips it, else ``{"value", "from",
+        "to", "change"}``.
+        """
+        f = FIELD_BY_NAME[field_name]
+        base = validate_ehr(record, require=False)
+        current = self.predict(image, base, ad_model=ad_model).diagnosis
+        if f.kind == "category":
+            candidates: list[object] = [c for c in f.choices if c != base[field_name]]
+        else:
+            grid = np.linspace(f.low, f.high, steps)
+            candidates = sorted(
+                set(np.round(grid).tolist() if f.integer else grid.tolist())
+            )
+        if not candidates:
+            return None
+        df = self.sweep(image, base, field_name, candidates, ad_model=ad_model)
+        labels = df[list(AD_CLASSES)].idxmax(axis=1)
+        flips = df[labels != current].assign(to=labels[labels != current])
+        if flips.empty:
+            return None
+        now = base[field_name]
+        if f.kind == "category" or now is None:
+            row = flips.iloc[0]
+            change = None
+        else:
+            distance = (flips["value"].astype(float) - float(now)).abs()
+            row = flips.loc[distance.idxmin()]
+            change = float(row["value"]) - float(now)
+        return {
+            "value": row["value"],
+            "from": current,
+            "to": row["to"],
+            "change": change,
+        }
+
+    # Explanations -----------------------------------------------------------------
+
+    def gradcam(
+        self,
+        image: PreparedImage,
+        record: Mapping[str, object],
+        target: str,
+        name: str = "hyperfusion",
+        relu: bool = True,
+    ) -> np.ndarray:
+        """Grad-CAM for a class (``"CN"``, ``"MCI"``, ``"AD"``) or ``"brain-age"``,
+        averaged over the ensemble and scaled to [0, 1] (signed maps: [-1, 1]).
+
+        Returns:
+            A volume on the task's grid: the full bilateral AD crop or the brain-age
+            grid.
+        """
+        task = BRAIN_AGE if target == BRAIN_AGE else "ad"
+        if task == "ad" and target not in AD_CLASSES:
+            raise HyperFusionError(
+                f"Unknown Grad-CAM target '{target}'; accepted: "
+                f"{', '.join(AD_CLASSES)} or brain-age"
+            )
+        if not get_spec(task, name).uses_image:
+            raise HyperFusionError(f"The {task} model '{name}' sees no image")
+        rec = validate_ehr(record, require=False)
+        x = self._image_tensor(image, task)
+        index = AD_CLASSES.index(target) if task == "ad" else 0
+        maps = []
+        with self._lock:
+            for ckpt in self.checkpoints(task, name):
+                tab = self._tabular_tensor(ckpt, task, [rec]).expand(x.shape[0], -1)
+                cam = gradcam_maps(ckpt.model, x, tab, index, relu=relu)
+                maps.append(cam.float().cpu().numpy())
+        mean = np.mean(maps, axis=0)
+        volume = merge_hemispheres(mean) if task == "ad" else mean[0]
+        peak = float(np.abs(volume).max())
+        return (volume / peak if peak > 0 else volume).astype(np.float32)
+
+    def gradcam_in_input_space(
+        self, image: PreparedImage, volume: np.ndarray, task: str = "ad"
+    ) -> nib.Nifti1Image:
+        """A Grad-CAM volume resampled onto the uploaded image's own grid."""
+        grid = image.ad_grid if task == "ad" else image.brain_age_grid
+        return to_input_space(volume, grid, image.source)
+
+    def ehr_attribution(
+        self,
+        image: PreparedImage | None,
+        record: Mapping[str, object],
+        target: str,
+        name: str = "hyperfusion",
+        reference: Mapping[str, object] | None = None,
+        steps: int = 32,
+    ) -> pd.DataFrame:
+        """How each EHR field moved the prediction from the reference patient.
+
+        ``target`` is a class (attribution in probability units of that class) or
+        ``"brain-age"`` (in years). Integrated Gradients, averaged over the ensemble.
+
+        Returns:
+            Columns ``field``, ``label``, ``attribution``, largest effect first.
+        """
+        task = BRAIN_AGE if target == BRAIN_AGE else "ad"
+        rec = validate_ehr(record, require=False)
+        ref = validate_ehr(reference or self.reference_record(task), require=False)
+        index = AD_CLASSES.index(target) if task == "ad" else 0
+        totals = None
+        with self._lock:
+            features = self._image_features(image, task, name)
+            for ckpt, feats in zip(self.checkpoints(task, name), features, strict=True):
+                tab, base = self._tabular_tensor(ckpt, task, [rec, ref])
+
+                def forward(t: Tensor, ckpt=ckpt, feats=feats) -> Tensor:
+                    n_views = feats[0].shape[0] if feats else 1
+                    rep = tuple(
+                        f.repeat(t.shape[0], *([1] * (f.dim() - 1))) for f in feats
+                    )
+                    out = ckpt.model.fuse(rep, t.repeat_interleave(n_views, dim=0))
+                    out = out.view(t.shape[0], n_views, -1).mean(dim=1)
+                    if task == "ad":
+                        out = torch.softmax(out, dim=1)
+                    return out[:, index]
+
+                attr = integrated_gradients(forward, tab, base, steps)
+                totals = attr if totals is None else totals + attr
+        return field_attributions(totals / len(features), task)
+
+    def hyper_weights(
+        self,
+        record: Mapping[str, object],
+        task: str = "ad",
+        reference: Mapping[str, object] | None = None,
+        seed_index: int = 0,
+    ) -> list[HyperLayerView]:
+        """What HyperFusion's hypernetwork generated for this EHR vs the reference."""
+        rec = validate_ehr(record, require=False)
+        ref = validate_ehr(reference or self.reference_record(task), require=False)
+        with self._lock:
+            ckpt = self.checkpoints(task, "hyperfusion")[seed_index]
+            tab, base = self._tabular_tensor(ckpt, task, [rec, ref])
+            return hyper_layer_views(ckpt.model, tab, base)
+
+    def tabular_vectors(
+        self, records: Sequence[Mapping[str, object]], task: str = "ad"
+    ) -> np.ndarray:
+        """The model-input vectors of records (first seed's preprocessing)."""
+        recs = [validate_ehr(r, require=False) for r in records]
+        return self._tabular(self.checkpoints(task)[0], task, recs)
+
+    def model_names(self, task: str) -> tuple[str, ...]:
+        """Every registered model of a task."""
+        return MODEL_NAMES[task]
