@@ -134,6 +134,21 @@ def _content_key(img: nib.Nifti1Image) -> str:
     return digest.hexdigest()
 
 
+def _fuse_per_record(
+    model: torch.nn.Module, features: tuple[Tensor, ...], tabular: Tensor
+) -> Tensor:
+    """``fuse`` for K tabular rows on one image's cached features ``(V, ...)``.
+
+    Each record is paired with all V views of the image (the AD model's two
+    hemispheres); the outputs of a record's views are averaged: ``(K, C)``.
+    """
+    k = tabular.shape[0]
+    n_views = features[0].shape[0] if features else 1
+    repeated = tuple(f.repeat(k, *([1] * (f.dim() - 1))) for f in features)
+    out = model.fuse(repeated, tabular.repeat_interleave(n_views, dim=0))
+    return out.view(k, n_views, -1).mean(dim=1)
+
+
 class Engine:
     """Load, lock, predict, sweep and explain.
 
@@ -264,18 +279,13 @@ class Engine:
         Returns ``(S, K, 3)`` class probabilities (AD: logits averaged over the two
         hemispheres, then softmax) or ``(S, K)`` brain ages in years.
         """
-        k = len(records)
         results = []
         with self._lock:
             features = self._image_features(image, task, name)
             for ckpt, feats in zip(self.checkpoints(task, name), features, strict=True):
                 tab = self._tabular_tensor(ckpt, task, records)
-                n_views = feats[0].shape[0] if feats else 1
-                tab_rep = tab.repeat_interleave(n_views, dim=0)
-                feats_rep = tuple(f.repeat(k, *([1] * (f.dim() - 1))) for f in feats)
                 with torch.no_grad(), autocast_for(self.device):
-                    out = ckpt.model.fuse(feats_rep, tab_rep).float()
-                out = out.view(k, n_views, -1).mean(dim=1)
+                    out = _fuse_per_record(ckpt.model, feats, tab).float()
                 if task == "ad":
                     out = torch.softmax(out, dim=1)
                     results.append(out.cpu().numpy())
@@ -470,12 +480,7 @@ class Engine:
                 tab, base = self._tabular_tensor(ckpt, task, [rec, ref])
 
                 def forward(t: Tensor, ckpt=ckpt, feats=feats) -> Tensor:
-                    n_views = feats[0].shape[0] if feats else 1
-                    rep = tuple(
-                        f.repeat(t.shape[0], *([1] * (f.dim() - 1))) for f in feats
-                    )
-                    out = ckpt.model.fuse(rep, t.repeat_interleave(n_views, dim=0))
-                    out = out.view(t.shape[0], n_views, -1).mean(dim=1)
+                    out = _fuse_per_record(ckpt.model, feats, t)
                     if task == "ad":
                         out = torch.softmax(out, dim=1)
                     return out[:, index]
