@@ -43,7 +43,11 @@ from hyperfusion.data.qc import QCReport, quality_check
 from hyperfusion.errors import HyperFusionError
 from hyperfusion.explain.gradcam import gradcam_maps
 from hyperfusion.explain.tabular import field_attributions, integrated_gradients
-from hyperfusion.explain.weights import HyperLayerView, hyper_layer_views
+from hyperfusion.explain.weights import (
+    HyperLayerView,
+    channel_norm_sweep,
+    hyper_layer_views,
+)
 from hyperfusion.models.checkpoint import WEIGHTS_DIR, Checkpoint, load_checkpoints
 from hyperfusion.models.device import autocast_for, describe_device, resolve_device
 from hyperfusion.models.registry import MODEL_NAMES, get_spec
@@ -510,6 +514,32 @@ class Engine:
         """The model-input vectors of records (first seed's preprocessing)."""
         recs = [validate_ehr(r, require=False) for r in records]
         return self._tabular(self.checkpoints(task)[0], task, recs)
+
+    def channel_norms_sweep(
+        self,
+        record: Mapping[str, object],
+        field_name: str,
+        values: Sequence[object],
+        task: str = "ad",
+        layer: str | None = None,
+        seed_index: int = 0,
+    ) -> np.ndarray:
+        """Per-output-channel norms of a hyper layer's W(t) as one field takes each
+        of ``values`` (one batched generation).
+
+        Args:
+            layer: a hyper layer's name (default: the model's first hyper layer).
+
+        Returns:
+            ``(K, out)`` norms for the K values.
+        """
+        base = validate_ehr(record, require=False)
+        records = [validate_ehr({**base, field_name: v}, require=False) for v in values]
+        with self._lock:
+            ckpt = self.checkpoints(task, "hyperfusion")[seed_index]
+            tab = self._tabular_tensor(ckpt, task, records)
+            name = layer or next(iter(ckpt.model.hyper_modules()))
+            return channel_norm_sweep(ckpt.model, tab, name)
 
     def model_names(self, task: str) -> tuple[str, ...]:
         """Every registered model of a task."""
