@@ -6,7 +6,7 @@ Layers, lowest first; a module may import from its own layer or lower:
 2. ``data``, ``synth``
 3. ``models``
 4. ``explain``, ``train``, ``evaluate``
-5. ``engine``, ``cli``, ``__main__``
+5. ``engine``, ``cli``, ``__main__``, ``modelcard``, ``viz``
 6. ``ui`` (the only Streamlit importer), then ``app.py`` and ``pages/``
 
 Every import statement counts, including those inside functions and
@@ -35,6 +35,8 @@ LAYERS: dict[str, int] = {
     "engine": 5,
     "cli": 5,
     "__main__": 5,
+    "modelcard": 5,
+    "viz": 5,
     "ui": 6,
 }
 # Names imported from the package root itself: ``__version__`` is plain data, and
