@@ -158,33 +158,47 @@ def ehr_editor(columns: int = 2, show_context: bool = True) -> EHRRecord:
 
 
 def _field_widget(field: Any, value: Any) -> None:
-    unit = f" ({field.unit})" if field.unit else ""
-    context = " — context only, not a model input" if field.role == "context" else ""
-    help_text = f"{field.description} Accepted: {field.accepted}.{context}"
-    label = f"{field.label}{unit}"
     unknown = value is None
+    _value_widget(
+        field,
+        value,
+        key=_widget_key(field.name),
+        on_change=_write_field,
+        disabled=unknown and not field.required,
+    )
     if not field.required:
         st.checkbox(
-            f"{field.label} unknown",
+            "Unknown",
             value=unknown,
             key=_widget_key(field.name, "_unknown"),
             on_change=_write_field,
             args=(field.name,),
+            help=f"{field.label} was not measured: the model imputes it and sees "
+            "a missing-value flag.",
         )
-    disabled = unknown and not field.required
+
+
+def _value_widget(
+    field: Any, value: Any, key: str, on_change: Any, disabled: bool = False
+) -> None:
+    """One field's value widget (selectbox or number input with unit and help);
+    ``on_change(field.name)`` runs when the user edits it."""
+    shown_unit = field.unit and field.unit.lower() not in field.label.lower()
+    unit = f" ({field.unit})" if shown_unit else ""
+    context = " — context only, not a model input" if field.role == "context" else ""
+    help_text = f"{field.description} Accepted: {field.accepted}.{context}"
+    common = {
+        "key": key,
+        "on_change": on_change,
+        "args": (field.name,),
+        "help": help_text,
+        "disabled": disabled,
+    }
+    label = f"{field.label}{unit}"
     if field.kind == "category":
         options = list(field.choices)
         index = options.index(value) if value in options else 0
-        st.selectbox(
-            label,
-            options,
-            index=index,
-            key=_widget_key(field.name),
-            on_change=_write_field,
-            args=(field.name,),
-            help=help_text,
-            disabled=disabled,
-        )
+        st.selectbox(label, options, index=index, **common)
         return
     shown = value if value is not None else (field.low + field.high) / 2
     if field.integer:
@@ -194,11 +208,7 @@ def _field_widget(field: Any, value: Any) -> None:
             max_value=int(field.high),
             value=int(round(shown)),
             step=int(field.step or 1),
-            key=_widget_key(field.name),
-            on_change=_write_field,
-            args=(field.name,),
-            help=help_text,
-            disabled=disabled,
+            **common,
         )
     else:
         st.number_input(
@@ -208,11 +218,7 @@ def _field_widget(field: Any, value: Any) -> None:
             value=float(shown),
             step=float(field.step or 0.1),
             format="%.2f" if (field.step or 1) < 1 else "%.0f",
-            key=_widget_key(field.name),
-            on_change=_write_field,
-            args=(field.name,),
-            help=help_text,
-            disabled=disabled,
+            **common,
         )
 
 
@@ -229,6 +235,7 @@ def page_header(title: str, caption: str | None = None) -> None:
         st.caption(caption)
     disclaimer()
     untrained_banner()
+    sidebar_summary()
 
 
 def disclaimer() -> None:
@@ -270,3 +277,459 @@ class Timer:
     def __exit__(self, *exc: object) -> None:
         self.ms = (time.perf_counter() - self.start) * 1000
         st.session_state["last_latency_ms"] = self.ms
+
+
+# Subject ---------------------------------------------------------------------------
+
+UPLOAD_TYPES = ["nii", "gz"]  # Streamlit filters on the last suffix; load_mri judges
+
+
+def _subject_options() -> list[str]:
+    options = [str(p) for p in list_examples()["PTID"]]
+    upload = st.session_state.get("upload")
+    if upload is not None:
+        options.append(upload_key(upload["data"]))
+    return options
+
+
+def _subject_name(option: str) -> str:
+    if option.startswith("upload:"):
+        upload = st.session_state.get("upload") or {}
+        return f"Uploaded: {upload.get('name', 'file')}"
+    row = list_examples().set_index("PTID").loc[option]
+    dx = f" · {row['DX']}" if isinstance(row["DX"], str) else ""
+    return f"{option}{dx}"
+
+
+def _on_pick() -> None:
+    choice = st.session_state["subject_pick"]
+    if choice.startswith("upload:"):
+        st.session_state["subject"] = choice
+    else:
+        select_example(choice)
+    st.session_state.pop("upload_error", None)
+
+
+def _on_upload() -> None:
+    """Check an uploaded file before it replaces the current subject."""
+    file = st.session_state.get("upload_widget")
+    if file is None:
+        return
+    data = file.getvalue()
+    try:
+        _prepare(upload_key(data), data)
+    except HyperFusionError as exc:
+        st.session_state["upload_error"] = f"{file.name}: {exc}"
+        return
+    except Exception as exc:  # never a traceback
+        LOG.exception("upload %s failed", file.name)
+        st.session_state["upload_error"] = (
+            f"{file.name} could not be read ({type(exc).__name__}); a single 3D T1 "
+            "as NIfTI .nii or .nii.gz is accepted"
+        )
+        return
+    st.session_state.pop("upload_error", None)
+    select_upload(file.name, data)
+
+
+def subject_picker() -> None:
+    """Pick a bundled example (with its description) or upload a NIfTI.
+
+    A file that cannot be used shows one error line; the previous subject and the
+    EHR stay as they were. Uploads stay in memory.
+    """
+    init_state()
+    ss = st.session_state
+    options = _subject_options()
+    if ss["subject"] in options:
+        ss["subject_pick"] = ss["subject"]
+    pick, upload = st.columns(2)
+    pick.selectbox(
+        "Example subject",
+        options,
+        format_func=_subject_name,
+        key="subject_pick",
+        on_change=_on_pick,
+        help="Bundled examples come with their EHR; choosing one loads its record.",
+    )
+    subject = ss["subject"]
+    if not subject.startswith("upload:"):
+        pick.caption(str(list_examples().set_index("PTID").loc[subject, "description"]))
+    upload.file_uploader(
+        "…or upload a T1 MRI (NIfTI .nii / .nii.gz)",
+        type=UPLOAD_TYPES,
+        key="upload_widget",
+        on_change=_on_upload,
+        help="Skull-stripped and registered to MNI152, like the training data. "
+        "The file stays in memory and is never written to disk. Your edited EHR "
+        "is kept.",
+    )
+    if "upload_error" in ss:
+        st.error(ss["upload_error"])
+
+
+def qc_panel(qc: Any) -> None:
+    """The quality-check verdict, its warnings and the key metrics."""
+    m = qc.metrics
+    if qc.ok:
+        st.success("Quality check passed: looks like a skull-stripped T1 in MNI152.")
+    for warning in qc.warnings:
+        st.warning(f"Quality check: {warning}")
+    if m:
+        st.caption(
+            f"Correlation with MNI152 {m.get('correlation', float('nan')):.2f} · "
+            f"brain coverage {m.get('fov_coverage', float('nan')):.0%} · "
+            f"signal outside brain {m.get('outside_brain_fraction', float('nan')):.0%}"
+            f" · voxel ≤ {m.get('voxel_mm_max', float('nan')):.1f} mm · "
+            f"obliquity {m.get('obliquity_deg', float('nan')):.1f}°"
+        )
+
+
+def _reset_ehr() -> None:
+    origin = st.session_state.get("ehr_origin") or default_subject()
+    set_ehr(example_record(origin), origin=origin)
+    st.session_state.pop("ehr_error", None)
+
+
+def reset_button() -> None:
+    """'Reset to this subject's record' (the example whose record was loaded)."""
+    origin = st.session_state.get("ehr_origin") or default_subject()
+    st.button(
+        "Reset to this subject's record",
+        on_click=_reset_ehr,
+        help=f"Reload the EHR of {origin}, undoing every edit.",
+        icon=":material/restart_alt:",
+    )
+
+
+# Predictions -----------------------------------------------------------------------
+
+
+def current_prediction() -> Any:
+    """The engine's :class:`~hyperfusion.engine.Prediction` for the current subject
+    and EHR (an edit re-runs only the EHR-dependent part of the models)."""
+    with Timer():
+        return get_engine().predict(current_image(), current_ehr())
+
+
+_NO_SELECT = ["lasso2d", "select2d"]
+
+
+def chart(fig: Any, key: str | None = None) -> None:
+    """A plotly figure at full width, without plotly's logo."""
+    st.plotly_chart(
+        fig,
+        width="stretch",
+        key=key,
+        config={"displaylogo": False, "modeBarButtonsToRemove": _NO_SELECT},
+    )
+
+
+def device_badge(prediction: Any) -> None:
+    """Where the models ran and how long the last update took."""
+    st.badge(
+        f"{prediction.device} · model time {prediction.latency_ms:.1f} ms",
+        icon=":material/speed:",
+        color="gray",
+        help="Device of the models and model time of the last update (the image "
+        "features are cached, so an EHR edit re-runs only the fusion layers).",
+    )
+
+
+def prediction_summary(prediction: Any) -> None:
+    """Brain age, its gap to the entered age, and the CN / MCI / AD chart."""
+    from hyperfusion.viz.charts import probability_bars
+
+    n_ba = prediction.n_seeds.get("brain-age", 1)
+    sd = prediction.brain_age_sd
+    spread = f" Spread ± {sd:.1f} y over {n_ba} seeds." * (n_ba > 1)
+    gap = prediction.brain_age_gap
+    c1, c2, c3 = st.columns(3)
+    c1.metric(
+        "Brain age",
+        f"{prediction.brain_age:.1f} y",
+        help=f"Predicted from the MRI and sex.{spread}",
+    )
+    c2.metric(
+        "Brain-age gap",
+        "unknown" if gap is None else f"{gap:+.1f} y",
+        help="Predicted brain age minus the entered age: positive means the brain "
+        "looks older than the patient.",
+    )
+    top = prediction.diagnosis
+    c3.metric(
+        "Most likely",
+        top,
+        f"{prediction.probabilities[top]:.0%}",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    chart(
+        probability_bars(
+            prediction.probabilities,
+            prediction.probabilities_sd,
+            prediction.n_seeds.get("ad", 1),
+        ),
+        key="probabilities",
+    )
+    device_badge(prediction)
+
+
+# Images and maps -------------------------------------------------------------------
+
+VOLUME_LABELS = {"ad": "AD crop (hippocampi)", "brain-age": "Whole brain (brain age)"}
+
+
+def task_volume(image: Any, task: str) -> tuple[Any, Any]:
+    """The displayed volume and its affine: the AD crop or the brain-age grid."""
+    if task == "ad":
+        return image.ad_volume(), image.ad_grid.affine
+    return image.brain_age, image.brain_age_grid.affine
+
+
+def _ehr_key(record: EHRRecord, target: str) -> tuple:
+    if target == "brain-age":  # the brain-age model sees sex only
+        return (("PTGENDER", record.get("PTGENDER")),)
+    return tuple(sorted(record.items()))
+
+
+@st.cache_data(max_entries=128, show_spinner="Computing Grad-CAM…")
+def _gradcam(subject: str, ehr_key: tuple, target: str, _engine: Any, _image: Any):
+    return _engine.gradcam(_image, dict(ehr_key), target)
+
+
+@st.cache_data(max_entries=128, show_spinner="Attributing to the EHR…")
+def _attribution(subject: str, ehr_key: tuple, target: str, _engine: Any, _image: Any):
+    return _engine.ehr_attribution(_image, dict(ehr_key), target)
+
+
+def gradcam_map(target: str, record: EHRRecord | None = None) -> Any:
+    """Grad-CAM of ``target`` (CN, MCI, AD or brain-age), [0, 1] on the task grid,
+    cached per (subject, EHR, target)."""
+    rec = current_ehr() if record is None else validate_ehr(record, require=False)
+    subject = st.session_state["subject"]
+    return _gradcam(
+        subject, _ehr_key(rec, target), target, get_engine(), current_image()
+    )
+
+
+def ehr_attribution(target: str) -> Any:
+    """Integrated Gradients of ``target`` per EHR field, cached like Grad-CAM."""
+    rec = current_ehr()
+    subject = st.session_state["subject"]
+    return _attribution(
+        subject, _ehr_key(rec, target), target, get_engine(), current_image()
+    )
+
+
+def map_controls(key: str, threshold: float = 0.2) -> tuple[float, float]:
+    """Opacity and threshold sliders side by side; returns ``(opacity, threshold)``."""
+    c1, c2 = st.columns(2)
+    opacity = c1.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key=f"{key}_opacity")
+    cut = c2.slider(
+        "Map threshold",
+        0.0,
+        0.95,
+        threshold,
+        0.05,
+        key=f"{key}_threshold",
+        help="Map values at or below this (absolute value for differences) are hidden.",
+    )
+    return opacity, cut
+
+
+def slice_viewer(
+    volume: Any,
+    affine: Any,
+    overlay: Any = None,
+    *,
+    key: str,
+    **figure_options: Any,
+) -> None:
+    """Sagittal, coronal and axial planes with a slider per plane (mm, RAS).
+
+    ``figure_options`` go to :func:`hyperfusion.viz.slices.orthogonal_slices`
+    (``threshold``, ``opacity``, ``diverging``, ``overlay_title``...).
+    """
+    from hyperfusion.viz import slices
+
+    coords = slices.grid_coordinates(affine, volume.shape)
+    columns = st.columns(slices.panel_widths(affine, volume.shape), gap="medium")
+    cut = []
+    for i, (col, plane) in enumerate(zip(columns, slices.PLANES, strict=True)):
+        c, step = coords[i], float(affine[i][i])
+        mm = col.slider(
+            f"{plane.capitalize()} plane: {slices.AXIS_NAMES[i]} (mm)",
+            float(c[0]),
+            float(c[-1]),
+            float(c[len(c) // 2]),
+            step,
+            format="%.1f",
+            key=f"{key}_{plane}_{volume.shape}",
+        )
+        cut.append(int(round((mm - float(c[0])) / step)))
+    fig = slices.orthogonal_slices(volume, affine, cut, overlay, **figure_options)
+    chart(fig, key=f"{key}_fig")
+
+
+def scenario_b(max_fields: int = 2) -> EHRRecord:
+    """Edit one or two fields of a scenario B (the current EHR otherwise); returns
+    B's record. The changed fields live in ``session_state['scenario_b']``."""
+    from hyperfusion.data.ehr import FIELD_BY_NAME, INPUT_FIELDS
+
+    ss = st.session_state
+    base = current_ehr()
+    if "scenario_b" not in ss:
+        ss["scenario_b"] = {"APOE4": _contrast("APOE4", base.get("APOE4"))}
+    overrides: dict[str, Any] = ss["scenario_b"]
+    st.multiselect(
+        "Fields that differ in scenario B",
+        [f.name for f in INPUT_FIELDS],
+        default=[n for n in overrides if n in FIELD_BY_NAME][:max_fields],
+        max_selections=max_fields,
+        format_func=lambda n: FIELD_BY_NAME[n].label,
+        key="scenario_fields",
+        on_change=_on_scenario_fields,
+    )
+    for col, name in zip(st.columns(max_fields), list(overrides), strict=False):
+        with col:
+            _value_widget(
+                FIELD_BY_NAME[name],
+                overrides[name],
+                key=f"scenario_{name}",
+                on_change=_write_scenario,
+            )
+    return validate_ehr({**base, **overrides}, require=False)
+
+
+def _contrast(name: str, value: Any) -> Any:
+    """A starting value for scenario B: the other sex, or the far end of the range."""
+    from hyperfusion.data.ehr import FIELD_BY_NAME
+
+    f = FIELD_BY_NAME[name]
+    if f.kind == "category":
+        return next((c for c in f.choices if c != value), f.choices[0])
+    mid = (f.low + f.high) / 2
+    return f.low if value is not None and value > mid else f.high
+
+
+def _on_scenario_fields() -> None:
+    ss = st.session_state
+    chosen = ss.get("scenario_fields") or []
+    old = ss.get("scenario_b", {})
+    record = current_ehr()
+    ss["scenario_b"] = {
+        n: old[n] if n in old else _contrast(n, record.get(n)) for n in chosen
+    }
+
+
+def _write_scenario(name: str) -> None:
+    ss = st.session_state
+    ss["scenario_b"] = {**ss.get("scenario_b", {}), name: ss[f"scenario_{name}"]}
+
+
+# Downloads -------------------------------------------------------------------------
+
+
+def _file_stem() -> str:
+    subject = st.session_state.get("subject", "subject").replace(":", "-")
+    return f"hyperfusion_{subject}"
+
+
+def prediction_downloads(prediction: Any) -> None:
+    """JSON and CSV of the prediction with the EHR it was made from."""
+    from hyperfusion import export
+
+    ehr, subject = current_ehr(), subject_label()
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "Prediction + EHR (JSON)",
+        export.prediction_json(prediction, ehr, subject),
+        file_name=f"{_file_stem()}_prediction.json",
+        mime="application/json",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    c2.download_button(
+        "Prediction + EHR (CSV)",
+        export.prediction_csv(prediction, ehr, subject),
+        file_name=f"{_file_stem()}_prediction.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+def gradcam_download(volume: Any, target: str) -> None:
+    """The Grad-CAM map resampled into the input image's own space, as .nii.gz
+    (computed when the button is clicked)."""
+    from hyperfusion import export
+
+    engine, image = get_engine(), current_image()
+    task = "brain-age" if target == "brain-age" else "ad"
+
+    def make() -> bytes:
+        img = engine.gradcam_in_input_space(image, volume, task)
+        return export.nifti_gz_bytes(img, f"HyperFusion Grad-CAM {target}")
+
+    st.download_button(
+        f"Grad-CAM {target} (NIfTI, input space)",
+        make,
+        file_name=f"{_file_stem()}_gradcam_{target}.nii.gz",
+        mime="application/gzip",
+        icon=":material/download:",
+        on_click="ignore",
+        help="The map resampled onto the uploaded image's voxel grid and affine.",
+    )
+
+
+def record_table(record: EHRRecord) -> Any:
+    """A record as a two-column table (field with unit, value; "unknown")."""
+    import pandas as pd
+
+    rows = [
+        {
+            "Field": f"{f.label} ({f.unit})" if f.unit else f.label,
+            "Value": "unknown" if record.get(f.name) is None else str(record[f.name]),
+        }
+        for f in FIELDS
+    ]
+    return pd.DataFrame(rows)
+
+
+# Sidebar ---------------------------------------------------------------------------
+
+
+def sidebar_summary() -> None:
+    """The current patient in the sidebar, on every page."""
+    rec = st.session_state.get("ehr", {})
+    age = rec.get("AGE")
+    sex = rec.get("PTGENDER") or "sex unknown"
+    with st.sidebar:
+        st.markdown("**Current patient**")
+        st.caption(
+            f"{subject_label()}  \n{sex}, "
+            f"{'age unknown' if age is None else f'{age:.0f} years'} · "
+            f"{sum(v is None for v in rec.values())} fields unknown"
+        )
+
+
+# What-if / fusion / model card helpers ---------------------------------------------
+
+
+def probability_table(table: Any, key: str, label: str = "model") -> None:
+    """A table of class probabilities: CN / MCI / AD as bars, other float columns
+    (their ``*_sd``, shifts) with 3 decimals, the ``label`` column titled ``label``."""
+    bars = {
+        c: st.column_config.ProgressColumn(
+            c, format="percent", min_value=0, max_value=1
+        )
+        for c in ("CN", "MCI", "AD")
+    }
+    numbers = {
+        c: st.column_config.NumberColumn(c.replace("_sd", " sd"), format="%.3f")
+        for c in table.columns
+        if c not in bars and table[c].dtype.kind == "f"
+    }
+    config = {"label": label, **numbers, **bars}
+    st.dataframe(table, hide_index=True, key=key, column_config=config)

@@ -1,0 +1,196 @@
+"""Bar and line charts: class probabilities, EHR attributions, embeddings, sweeps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from hyperfusion.viz import (
+    BRAIN_AGE_COLOR,
+    CLASS_COLORS,
+    DECREASE_COLOR,
+    INCREASE_COLOR,
+    NORM_SCALE,
+    REFERENCE_COLOR,
+    base_layout,
+)
+
+
+def spread_label(n_seeds: int) -> str:
+    """What the error bars mean, in words.
+
+    >>> spread_label(1)
+    'single untrained model: no spread to show'
+    """
+    if n_seeds <= 1:
+        return "single untrained model: no spread to show"
+    return f"error bars: spread (SD) of {n_seeds} training seeds"
+
+
+def probability_bars(
+    probabilities: Mapping[str, float],
+    spread: Mapping[str, float],
+    n_seeds: int,
+    height: int = 300,
+) -> go.Figure:
+    """CN / MCI / AD probabilities with the ensemble's spread as error bars.
+
+    Args:
+        probabilities: class -> mean probability over the ensemble.
+        spread: class -> standard deviation over the ensemble.
+        n_seeds: ensemble size (1: no error bars).
+    """
+    classes = list(probabilities)
+    values = [float(probabilities[c]) for c in classes]
+    errors = [float(spread.get(c, 0.0)) for c in classes]
+    fig = go.Figure(
+        go.Bar(
+            x=classes,
+            y=values,
+            marker_color=[CLASS_COLORS.get(c, BRAIN_AGE_COLOR) for c in classes],
+            error_y={
+                "type": "data",
+                "array": errors,
+                "visible": n_seeds > 1,
+                "color": "#1c2b36",
+                "thickness": 1.5,
+                "width": 8,
+            },
+            text=[f"{v:.0%}" for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    fig.update_layout(**base_layout(height, spread_label(n_seeds)))
+    fig.update_yaxes(
+        title_text="Probability", range=[0, 1.08], tickformat=".0%", gridcolor="#e5e9ec"
+    )
+    fig.update_xaxes(title_text="Diagnosis")
+    return fig
+
+
+def attribution_bars(
+    attributions: pd.DataFrame,
+    unit: str,
+    target: str,
+    height: int | None = None,
+) -> go.Figure:
+    """Horizontal bars: how far each EHR field moved the prediction, and which way.
+
+    Args:
+        attributions: columns ``label`` and ``attribution`` (as from
+            ``Engine.ehr_attribution``).
+        unit: the explained output's unit, e.g. ``"probability points"``.
+        target: what is explained, e.g. ``"P(AD)"``.
+    """
+    df = attributions.assign(size=attributions["attribution"].abs())
+    df = df.sort_values("size", ascending=True)
+    values = df["attribution"].astype(float).to_numpy()
+    colors = [INCREASE_COLOR if v > 0 else DECREASE_COLOR for v in values]
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=df["label"].tolist(),
+            orientation="h",
+            marker_color=colors,
+            text=[f"{v:+.3g}" for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate=f"%{{y}}: %{{x:+.4g}} {unit}<extra></extra>",
+        )
+    )
+    peak = float(np.abs(values).max()) if values.size else 0.0
+    peak = peak if peak > 0 else 1.0
+    fig.update_layout(
+        **base_layout(height or 80 + 32 * len(df), f"What moved {target}")
+    )
+    fig.update_xaxes(
+        title_text=f"Contribution to {target} ({unit})",
+        range=[-1.3 * peak, 1.3 * peak],
+        zeroline=True,
+        zerolinecolor="#1c2b36",
+        gridcolor="#e5e9ec",
+    )
+    fig.update_yaxes(title_text="EHR field")
+    return fig
+
+
+def embedding_bars(
+    embedding: np.ndarray, reference: np.ndarray, height: int = 280
+) -> go.Figure:
+    """e(t) of this patient beside the reference patient's, one group per dimension."""
+    dims = [f"e{k + 1}" for k in range(len(embedding))]
+    fig = go.Figure(
+        [
+            go.Bar(
+                name="this patient",
+                x=dims,
+                y=np.asarray(embedding, dtype=np.float32),
+                marker_color=BRAIN_AGE_COLOR,
+            ),
+            go.Bar(
+                name="reference patient",
+                x=dims,
+                y=np.asarray(reference, dtype=np.float32),
+                marker_color=REFERENCE_COLOR,
+            ),
+        ]
+    )
+    fig.update_layout(
+        **base_layout(height, "Embedding e(t)"),
+        barmode="group",
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right"},
+    )
+    fig.update_xaxes(title_text="Embedding dimension k")
+    fig.update_yaxes(title_text="eₖ(t)", zeroline=True, gridcolor="#e5e9ec")
+    return fig
+
+
+def channel_norm_map(
+    values: Sequence[float | str],
+    norms: np.ndarray,
+    field_label: str,
+    unit: str = "",
+    current: float | str | None = None,
+    height: int = 380,
+) -> go.Figure:
+    """Per-output-channel norm of W(t) as one field sweeps its range.
+
+    Args:
+        values: the K field values, x axis.
+        norms: ``(K, out)`` norms.
+        current: the patient's value, marked by a vertical line.
+    """
+    norms = np.asarray(norms, dtype=np.float32)
+    if norms.ndim != 2 or norms.shape[0] != len(values):
+        raise ValueError(f"expected ({len(values)}, out) norms, got {norms.shape}")
+    x_title = f"{field_label} ({unit})" if unit else field_label
+    fig = go.Figure(
+        go.Heatmap(
+            z=norms.T,
+            x=list(values),
+            y=np.arange(norms.shape[1]),
+            colorscale=NORM_SCALE,
+            colorbar={"title": {"text": "‖Wc(t)‖₂", "side": "right"}, "thickness": 12},
+            hovertemplate=f"{field_label} %{{x}}<br>channel %{{y}}<br>"
+            "norm %{z:.3f}<extra></extra>",
+        )
+    )
+    if current is not None:
+        fig.add_vline(x=current, line={"color": "white", "width": 2})
+        fig.add_annotation(
+            x=current,
+            y=1.0,
+            yref="paper",
+            text="this patient",
+            showarrow=False,
+            yanchor="bottom",
+        )
+    fig.update_layout(**base_layout(height))
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text="Output channel c")
+    return fig

@@ -1,0 +1,324 @@
+"""Orthogonal slice viewer: sagittal, coronal and axial planes of a RAS volume.
+
+Anatomy travels as uint8 and maps as thresholded float32 (values at or below the
+threshold become transparent), which keeps a figure at tens of kilobytes. Axes are in
+millimetres of MNI152 RAS space, each plane is labelled with its orientation letters
+(L/R, P/A, I/S; the patient's left on the left) and voxels stay square.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from hyperfusion.viz import (
+    ANATOMY_SCALE,
+    DIVERGING_SCALE,
+    MAP_SCALE,
+    base_layout,
+)
+
+PLANES: tuple[str, str, str] = ("sagittal", "coronal", "axial")
+# For each plane: the RAS axes shown horizontally and vertically.
+PLANE_AXES: dict[str, tuple[int, int]] = {
+    "sagittal": (1, 2),
+    "coronal": (0, 2),
+    "axial": (0, 1),
+}
+AXIS_NAMES = ("x", "y", "z")
+AXIS_LETTERS = (("L", "R"), ("P", "A"), ("I", "S"))
+_CROSSHAIR = "rgba(120, 200, 255, 0.55)"
+
+
+def grid_coordinates(
+    affine: np.ndarray, shape: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Millimetre coordinates of the voxel centres along x, y and z.
+
+    Args:
+        affine: a 4x4 voxel-to-RAS affine with positive diagonal and no rotation.
+        shape: the volume's first three dimensions.
+
+    Raises:
+        ValueError: the grid is rotated or not in RAS order.
+
+    Example:
+        >>> aff = np.diag([2.0, 2.0, 2.0, 1.0]); aff[:3, 3] = -4
+        >>> grid_coordinates(aff, (3, 1, 1))[0].tolist()
+        [-4.0, -2.0, 0.0]
+    """
+    a = np.asarray(affine, dtype=np.float64)
+    linear = a[:3, :3]
+    if (
+        np.abs(linear - np.diag(np.diag(linear))).max() > 1e-6
+        or (np.diag(linear) <= 0).any()
+    ):
+        raise ValueError("an axis-aligned RAS grid (positive diagonal) is needed")
+    x, y, z = (
+        (a[i, 3] + a[i, i] * np.arange(int(n))).astype(np.float32)
+        for i, n in enumerate(shape[:3])
+    )
+    return x, y, z
+
+
+def anatomy_uint8(volume: np.ndarray) -> np.ndarray:
+    """Grey levels 1-255 inside the image (1st-99.5th percentile), 0 for background.
+
+    Example:
+        >>> anatomy_uint8(np.array([0.0, 1.0, 2.0, 3.0])).tolist()[0]
+        0
+    """
+    vol = np.asarray(volume, dtype=np.float32)
+    inside = vol != 0
+    out = np.zeros(vol.shape, dtype=np.uint8)
+    if not inside.any():
+        return out
+    lo, hi = np.percentile(vol[inside], [1.0, 99.5])
+    scaled = 1 + (vol[inside] - lo) * (254.0 / max(float(hi - lo), 1e-6))
+    out[inside] = np.clip(scaled, 1, 255).astype(np.uint8)
+    return out
+
+
+def plane_slice(volume: np.ndarray, plane: str, index: int) -> np.ndarray:
+    """The 2D slice of a plane, rows along the plane's vertical axis.
+
+    Example:
+        >>> plane_slice(np.zeros((4, 5, 6)), "axial", 2).shape
+        (5, 4)
+    """
+    axis = PLANES.index(plane)
+    return np.take(volume, int(index), axis=axis).T
+
+
+def masked_overlay(
+    overlay: np.ndarray, threshold: float, diverging: bool = False
+) -> np.ndarray:
+    """float32 copy with values at or below ``threshold`` (``|v|`` if diverging) set
+    to NaN, i.e. transparent.
+
+    Example:
+        >>> masked_overlay(np.array([0.1, 0.5]), 0.2).tolist()[1]
+        0.5
+    """
+    out = np.array(overlay, dtype=np.float32, copy=True)
+    hidden = (np.abs(out) if diverging else out) <= threshold
+    out[hidden] = np.nan
+    return out
+
+
+def panel_widths(affine: np.ndarray, shape: Sequence[int]) -> list[float]:
+    """Each plane's horizontal extent in mm, for proportional columns.
+
+    Example:
+        >>> panel_widths(np.eye(4), (10, 20, 30))
+        [20.0, 10.0, 10.0]
+    """
+    coords = grid_coordinates(affine, shape)
+    spans = [float(c[-1] - c[0]) + float(affine[i][i]) for i, c in enumerate(coords)]
+    return [spans[PLANE_AXES[p][0]] for p in PLANES]
+
+
+def default_cut(shape: Sequence[int]) -> tuple[int, int, int]:
+    """The centre voxel."""
+    return tuple(int(n) // 2 for n in shape[:3])  # type: ignore[return-value]
+
+
+def orthogonal_slices(
+    anatomy: np.ndarray,
+    affine: np.ndarray,
+    cut: Sequence[int] | None = None,
+    overlay: np.ndarray | None = None,
+    *,
+    threshold: float = 0.0,
+    opacity: float = 0.6,
+    diverging: bool = False,
+    limit: float | None = None,
+    overlay_title: str = "Grad-CAM",
+    height: int = 340,
+) -> go.Figure:
+    """Three planes through ``cut`` with an optional map on top.
+
+    Args:
+        anatomy: ``(X, Y, Z)`` volume (uint8 is used as is, anything else goes
+            through :func:`anatomy_uint8`).
+        affine: the volume's axis-aligned RAS affine (mm).
+        cut: voxel indices ``(i, j, k)`` of the sagittal, coronal and axial planes
+            (default: the centre).
+        overlay: a map of the same shape, e.g. Grad-CAM in [0, 1].
+        threshold: overlay values at or below this (``|v|`` when diverging) are
+            transparent.
+        opacity: the overlay's opacity, 0-1.
+        diverging: a signed map, shown with a blue-white-red scale centred at 0.
+        limit: colour range ``[0, limit]`` or ``[-limit, limit]`` (default 1, or the
+            largest ``|v|`` when diverging).
+        overlay_title: the colour bar's title.
+        height: figure height in pixels.
+
+    Returns:
+        A figure with three heatmap subplots (plus three overlay heatmaps).
+    """
+    anatomy = np.asarray(anatomy)
+    if anatomy.ndim != 3:
+        raise ValueError(f"expected a 3D volume, got shape {anatomy.shape}")
+    if overlay is not None and np.shape(overlay) != anatomy.shape:
+        raise ValueError(
+            f"overlay shape {np.shape(overlay)} differs from the image {anatomy.shape}"
+        )
+    grey = anatomy if anatomy.dtype == np.uint8 else anatomy_uint8(anatomy)
+    coords = grid_coordinates(affine, anatomy.shape)
+    chosen = default_cut(anatomy.shape) if cut is None else cut
+    cut = tuple(
+        int(np.clip(c, 0, n - 1)) for c, n in zip(chosen, anatomy.shape, strict=True)
+    )
+    widths = panel_widths(affine, anatomy.shape)
+    at_mm = [round(float(c[k]), 1) for c, k in zip(coords, cut, strict=True)]
+    titles = [
+        f"{p.capitalize()} · {AXIS_NAMES[i]} = {at_mm[i]:g} mm"
+        for i, p in enumerate(PLANES)
+    ]
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        column_widths=widths,
+        subplot_titles=titles,
+        horizontal_spacing=0.09,
+    )
+    shown = None
+    if overlay is not None:
+        shown = masked_overlay(overlay, threshold, diverging)
+        if limit is None:
+            peak = float(np.nanmax(np.abs(overlay))) if np.size(overlay) else 0.0
+            limit = (peak if peak > 0 else 1.0) if diverging else 1.0
+    for col, plane in enumerate(PLANES, start=1):
+        h_axis, v_axis = PLANE_AXES[plane]
+        hx, vy = coords[h_axis], coords[v_axis]
+        index = cut[PLANES.index(plane)]
+        h_name, v_name = AXIS_NAMES[h_axis], AXIS_NAMES[v_axis]
+        fig.add_trace(
+            go.Heatmap(
+                z=plane_slice(grey, plane, index),
+                x=hx,
+                y=vy,
+                coloraxis="coloraxis2",
+                hovertemplate=f"{h_name} %{{x:.0f}} mm, {v_name} %{{y:.0f}} mm"
+                "<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        if shown is not None:
+            fig.add_trace(
+                go.Heatmap(
+                    z=plane_slice(shown, plane, index),
+                    x=hx,
+                    y=vy,
+                    coloraxis="coloraxis",
+                    opacity=opacity,
+                    hovertemplate=f"{overlay_title} %{{z:.2f}}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        _decorate_panel(fig, col, plane, coords, cut, affine)
+    layout = base_layout(height)
+    layout["margin"] = {"l": 55, "r": 10, "t": 40, "b": 45}
+    fig.update_layout(
+        **layout,
+        coloraxis2={
+            "colorscale": ANATOMY_SCALE,
+            "cmin": 0,
+            "cmax": 255,
+            "showscale": False,
+        },
+        showlegend=False,
+    )
+    fig.update_annotations(font_size=12)
+    if overlay is not None:
+        fig.update_layout(
+            coloraxis={
+                "colorscale": DIVERGING_SCALE if diverging else MAP_SCALE,
+                "cmin": -limit if diverging else 0.0,
+                "cmax": limit,
+                "colorbar": {
+                    "title": {"text": overlay_title, "side": "right"},
+                    "thickness": 12,
+                    "len": 0.85,
+                },
+            }
+        )
+    return fig
+
+
+def _decorate_panel(
+    fig: go.Figure,
+    col: int,
+    plane: str,
+    coords: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cut: Sequence[int],
+    affine: np.ndarray,
+) -> None:
+    """Axis titles in mm with directions, square voxels, orientation letters and
+    the crosshair of the other two planes."""
+    h_axis, v_axis = PLANE_AXES[plane]
+    suffix = "" if col == 1 else str(col)
+    xref, yref = f"x{suffix}", f"y{suffix}"
+    lo_h, hi_h = AXIS_LETTERS[h_axis]
+    lo_v, hi_v = AXIS_LETTERS[v_axis]
+    half_h, half_v = affine[h_axis][h_axis] / 2, affine[v_axis][v_axis] / 2
+    h_range = [float(coords[h_axis][0] - half_h), float(coords[h_axis][-1] + half_h)]
+    v_range = [float(coords[v_axis][0] - half_v), float(coords[v_axis][-1] + half_v)]
+    fig.update_xaxes(
+        title_text=f"{AXIS_NAMES[h_axis]} (mm)  {lo_h} → {hi_h}",
+        range=h_range,
+        constrain="domain",
+        showgrid=False,
+        zeroline=False,
+        ticks="outside",
+        row=1,
+        col=col,
+    )
+    fig.update_yaxes(
+        title_text=f"{AXIS_NAMES[v_axis]} (mm)  {lo_v} → {hi_v}",
+        range=v_range,
+        scaleanchor=xref,
+        scaleratio=1,
+        constrain="domain",
+        showgrid=False,
+        zeroline=False,
+        ticks="outside",
+        row=1,
+        col=col,
+    )
+    h_mid, v_mid = sum(h_range) / 2, sum(v_range) / 2
+    letters = [
+        (h_range[0], v_mid, lo_h, "left", "middle"),
+        (h_range[1], v_mid, hi_h, "right", "middle"),
+        (h_mid, v_range[0], lo_v, "center", "bottom"),
+        (h_mid, v_range[1], hi_v, "center", "top"),
+    ]
+    for x, y, text, xanchor, yanchor in letters:
+        fig.add_annotation(
+            x=x,
+            y=y,
+            xref=xref,
+            yref=yref,
+            text=f"<b>{text}</b>",
+            showarrow=False,
+            xanchor=xanchor,
+            yanchor=yanchor,
+            font={"color": "#f4d35e", "size": 12},
+        )
+    h_cut = float(coords[h_axis][cut[h_axis]])
+    v_cut = float(coords[v_axis][cut[v_axis]])
+    line = {"color": _CROSSHAIR, "width": 1}
+    fig.add_shape(
+        type="line", xref=xref, yref=yref, x0=h_cut, x1=h_cut, y0=v_range[0],
+        y1=v_range[1], line=line,
+    )  # fmt: skip
+    fig.add_shape(
+        type="line", xref=xref, yref=yref, x0=h_range[0], x1=h_range[1], y0=v_cut,
+        y1=v_cut, line=line,
+    )  # fmt: skip

@@ -1,0 +1,72 @@
+"""Bar charts and sweep maps: values, colours, axis titles and units."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hyperfusion.viz import CLASS_COLORS, DECREASE_COLOR, INCREASE_COLOR
+from hyperfusion.viz.charts import (
+    attribution_bars,
+    channel_norm_map,
+    embedding_bars,
+    probability_bars,
+    spread_label,
+)
+
+PROBS = {"CN": 0.2, "MCI": 0.5, "AD": 0.3}
+SD = {"CN": 0.01, "MCI": 0.04, "AD": 0.02}
+
+
+def test_probability_bars_use_the_class_colours_and_the_ensemble_spread():
+    fig = probability_bars(PROBS, SD, n_seeds=3)
+    bar = fig.data[0]
+    assert list(bar.x) == ["CN", "MCI", "AD"]
+    assert list(bar.y) == [0.2, 0.5, 0.3]
+    assert list(bar.marker.color) == [CLASS_COLORS[c] for c in ("CN", "MCI", "AD")]
+    assert bar.error_y.visible and list(bar.error_y.array) == [0.01, 0.04, 0.02]
+    assert fig.layout.title.text == "error bars: spread (SD) of 3 training seeds"
+    assert fig.layout.yaxis.title.text == "Probability"
+    assert fig.layout.yaxis.range[0] == 0 and fig.layout.yaxis.range[1] >= 1
+
+
+def test_a_single_model_shows_no_error_bars_and_says_so():
+    fig = probability_bars(PROBS, {c: 0.0 for c in PROBS}, n_seeds=1)
+    assert fig.data[0].error_y.visible is False
+    assert "single untrained model" in fig.layout.title.text
+    assert spread_label(5) == "error bars: spread (SD) of 5 training seeds"
+
+
+def test_attribution_bars_are_sorted_by_size_and_coloured_by_sign():
+    df = pd.DataFrame(
+        {"label": ["Age", "APOE4 alleles", "Sex"], "attribution": [-2.0, 5.0, 0.5]}
+    )
+    fig = attribution_bars(df, "percentage points", "P(AD)")
+    bar = fig.data[0]
+    assert bar.orientation == "h"
+    # Plotly draws the first category at the bottom: the largest effect is on top.
+    assert list(bar.y) == ["Sex", "Age", "APOE4 alleles"]
+    assert list(bar.marker.color) == [INCREASE_COLOR, DECREASE_COLOR, INCREASE_COLOR]
+    assert fig.layout.xaxis.title.text == "Contribution to P(AD) (percentage points)"
+    low, high = fig.layout.xaxis.range
+    assert low == -high and high > 5.0
+
+
+def test_embedding_bars_compare_with_the_reference():
+    fig = embedding_bars(np.array([0.1, -0.2]), np.array([0.0, 0.3]))
+    assert [t.name for t in fig.data] == ["this patient", "reference patient"]
+    assert list(fig.data[0].x) == ["e1", "e2"]
+    assert fig.layout.xaxis.title.text == "Embedding dimension k"
+
+
+def test_channel_norm_map_puts_values_across_and_channels_up():
+    norms = np.arange(12, dtype=np.float32).reshape(3, 4)
+    fig = channel_norm_map([10.0, 20.0, 30.0], norms, "CSF p-tau181", "pg/mL", 20.0)
+    heat = fig.data[0]
+    assert np.asarray(heat.z).shape == (4, 3)
+    assert fig.layout.xaxis.title.text == "CSF p-tau181 (pg/mL)"
+    assert fig.layout.yaxis.title.text == "Output channel c"
+    assert fig.layout.shapes[0].x0 == 20.0  # this patient's value
+    with pytest.raises(ValueError, match="norms"):
+        channel_norm_map([1.0, 2.0], norms, "Age")

@@ -1,0 +1,126 @@
+"""The orthogonal slice viewer: planes, mm axes, orientation, overlays, payload."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hyperfusion.config import Grid
+from hyperfusion.viz import DIVERGING_SCALE
+from hyperfusion.viz.slices import (
+    anatomy_uint8,
+    grid_coordinates,
+    masked_overlay,
+    orthogonal_slices,
+    panel_widths,
+    plane_slice,
+)
+
+GRID = Grid(shape=(12, 16, 10), voxel_mm=3.0, origin_mm=(-16.5, -30.0, -12.0))
+
+
+@pytest.fixture
+def volume(rng) -> np.ndarray:
+    vol = rng.normal(size=GRID.shape).astype(np.float32)
+    vol[:2] = 0.0  # background
+    return vol
+
+
+def _traces(fig):
+    anatomy = [t for t in fig.data if t.coloraxis == "coloraxis2"]
+    overlay = [t for t in fig.data if t.coloraxis == "coloraxis"]
+    return anatomy, overlay
+
+
+def test_grid_coordinates_are_voxel_centres_in_mm():
+    x, y, z = grid_coordinates(GRID.affine, GRID.shape)
+    assert x[0] == -16.5 and x[-1] == -16.5 + 3.0 * 11
+    assert len(y) == 16 and z[1] - z[0] == 3.0
+
+
+def test_rotated_grids_are_refused():
+    affine = np.eye(4)
+    affine[0, 1] = 0.5
+    with pytest.raises(ValueError, match="axis-aligned"):
+        grid_coordinates(affine, (4, 4, 4))
+
+
+def test_anatomy_is_uint8_with_black_background(volume):
+    grey = anatomy_uint8(volume)
+    assert grey.dtype == np.uint8
+    assert (grey[:2] == 0).all()
+    assert grey[2:].min() >= 1 and grey.max() == 255
+
+
+def test_each_plane_shows_the_right_axes_with_square_voxels(volume):
+    fig = orthogonal_slices(volume, GRID.affine, cut=(5, 7, 3))
+    anatomy, overlay = _traces(fig)
+    assert len(anatomy) == 3 and not overlay
+    sag, cor, axi = anatomy
+    # Sagittal: y across, z up; coronal: x across, z up; axial: x across, y up.
+    assert np.asarray(sag.z).shape == (10, 16)
+    assert np.asarray(cor.z).shape == (10, 12)
+    assert np.asarray(axi.z).shape == (16, 12)
+    np.testing.assert_array_equal(np.asarray(axi.z), anatomy_uint8(volume)[:, :, 3].T)
+    assert np.asarray(sag.z).dtype == np.uint8
+    layout = fig.layout
+    assert layout.xaxis.title.text.startswith("y (mm)") and "P → A" in (
+        layout.xaxis.title.text
+    )
+    assert layout.yaxis.title.text.startswith("z (mm)") and "I → S" in (
+        layout.yaxis.title.text
+    )
+    assert "L → R" in layout.xaxis2.title.text and "P → A" in layout.yaxis3.title.text
+    assert layout.yaxis.scaleanchor == "x" and layout.yaxis3.scaleanchor == "x3"
+    letters = {a.text for a in layout.annotations}
+    assert {"<b>L</b>", "<b>R</b>", "<b>P</b>", "<b>A</b>", "<b>I</b>", "<b>S</b>"} <= (
+        letters
+    )
+    titles = [a.text for a in layout.annotations if "mm" in a.text]
+    assert titles == [
+        "Sagittal · x = -1.5 mm",  # voxel 5: -16.5 + 5 * 3
+        "Coronal · y = -9 mm",
+        "Axial · z = -3 mm",
+    ]
+
+
+def test_overlay_is_thresholded_float32_on_a_fixed_inferno_range(volume, rng):
+    cam = rng.uniform(size=GRID.shape).astype(np.float32)
+    fig = orthogonal_slices(volume, GRID.affine, overlay=cam, threshold=0.5)
+    _, overlay = _traces(fig)
+    assert len(overlay) == 3
+    shown = np.asarray(overlay[2].z)
+    assert shown.dtype == np.float32
+    assert np.isnan(shown[plane_slice(cam, "axial", 5) <= 0.5]).all()
+    axis = fig.layout.coloraxis
+    assert (axis.cmin, axis.cmax) == (0.0, 1.0)
+    assert axis.colorscale[0][1] == "#000004"  # Inferno starts black
+
+
+def test_diverging_overlay_is_centred_at_zero(volume):
+    diff = np.zeros(GRID.shape, dtype=np.float32)
+    diff[6, 8, 5], diff[7, 8, 5] = 0.3, -0.1
+    fig = orthogonal_slices(volume, GRID.affine, overlay=diff, diverging=True)
+    axis = fig.layout.coloraxis
+    assert axis.cmin == pytest.approx(-0.3) and axis.cmax == pytest.approx(0.3)
+    expected = orthogonal_slices(
+        volume, GRID.affine, overlay=diff, diverging=True, limit=0.3
+    )
+    assert expected.layout.coloraxis.colorscale == axis.colorscale
+    assert DIVERGING_SCALE == "RdBu_r"
+    assert np.isnan(masked_overlay(diff, 0.05, diverging=True)[0, 0, 0])
+    assert masked_overlay(diff, 0.05, diverging=True)[7, 8, 5] == pytest.approx(-0.1)
+
+
+def test_columns_follow_each_planes_width_and_mismatched_overlays_fail(volume):
+    assert panel_widths(GRID.affine, GRID.shape) == [48.0, 36.0, 36.0]
+    with pytest.raises(ValueError, match="overlay shape"):
+        orthogonal_slices(volume, GRID.affine, overlay=np.zeros((2, 2, 2)))
+
+
+def test_a_91x109x91_figure_stays_light(rng):
+    vol = rng.normal(size=(91, 109, 91)).astype(np.float32)
+    cam = rng.uniform(size=vol.shape).astype(np.float32)
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    fig = orthogonal_slices(vol, affine, overlay=cam, threshold=0.5)
+    assert len(fig.to_json()) < 300_000
