@@ -1,0 +1,242 @@
+"""The epoch loop: Adam, early stopping, model selection and resumable checkpoints.
+
+After every epoch rank 0 writes ``<run_dir>/last.pt`` (model, optimizer, epoch, best
+score, early-stopping counter, elapsed time) and, when validation improved,
+``<run_dir>/best.pt``; rerunning resumes from them. Every random choice of an epoch
+(the sampler's order, the AD hemisphere of each subject, dropout) is seeded from the
+run seed and the epoch number, so a resumed run continues exactly as an uninterrupted
+one would.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DistributedSampler
+from tqdm import tqdm
+
+from hyperfusion.config import TrainConfig
+from hyperfusion.train.data import (
+    SplitData,
+    image_batch,
+    predict,
+    score,
+    selection_score,
+    tabular_batch,
+)
+from hyperfusion.train.distributed import DistInfo, broadcast_flag, wrap_model
+
+LAST_FILE = "last.pt"
+BEST_FILE = "best.pt"
+
+
+@dataclass
+class FitState:
+    """Progress of one run, saved in ``last.pt``.
+
+    Attributes:
+        epoch: epochs completed.
+        best_score: best validation selection score (higher is better), if any.
+        best_epoch: the epoch (1-based) that reached it.
+        bad_epochs: epochs since the last improvement (early-stopping counter).
+        elapsed_s: training wall time so far, over all sessions.
+        finished: early stopping or the last epoch was reached.
+        best_metrics: the validation metrics of the best epoch.
+        history: one dict per epoch (train loss, validation metrics, seconds).
+    """
+
+    epoch: int = 0
+    best_score: float | None = None
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    elapsed_s: float = 0.0
+    finished: bool = False
+    best_metrics: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def loss_function(task: str, cfg: TrainConfig, device: torch.device) -> nn.Module:
+    """Class-weighted cross-entropy (AD) or MSE on years (brain age)."""
+    if task == "ad":
+        weights = torch.tensor(cfg.class_weights, dtype=torch.float32, device=device)
+        return nn.CrossEntropyLoss(weight=weights)
+    return nn.MSELoss()
+
+
+def _save_atomic(obj: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def load_best_state(run_dir: Path) -> dict[str, torch.Tensor]:
+    """The best model state saved by :func:`fit` in ``run_dir``."""
+    return torch.load(Path(run_dir) / BEST_FILE, map_location="cpu")
+
+
+def read_fit_state(run_dir: Path) -> FitState | None:
+    """The :class:`FitState` in ``run_dir/last.pt``, or None when there is none."""
+    path = Path(run_dir) / LAST_FILE
+    if not path.is_file():
+        return None
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    return FitState(**saved["state"])
+
+
+def fit(
+    model: nn.Module,
+    task: str,
+    train: SplitData,
+    val: SplitData,
+    cfg: TrainConfig,
+    *,
+    seed: int,
+    info: DistInfo | None = None,
+    run_dir: Path | None = None,
+    progress: bool = True,
+    desc: str = "train",
+) -> tuple[dict[str, torch.Tensor], FitState]:
+    """Train ``model`` (already on ``info.device``) with early stopping.
+
+    Args:
+        model: the network; left holding the LAST epoch's weights.
+        task: ``"ad"`` or ``"brain-age"``.
+        train: the training split (AD: one random hemisphere per subject per epoch).
+        val: the validation split (model selection, both hemispheres).
+        cfg: epochs, batch size (global, over all ranks), lr, weight decay, patience.
+        seed: the run seed; with the epoch number it seeds every random choice.
+        info: the distributed world (default: one process on the CPU).
+        run_dir: where ``last.pt`` / ``best.pt`` live; ``None`` keeps nothing on disk
+            (used for the tabular pre-training).
+        progress: show a tqdm bar (rank 0 only).
+        desc: the bar's label.
+
+    Returns:
+        The best validation state (CPU tensors) and the final :class:`FitState`.
+    """
+    info = info or DistInfo()
+    device = info.device
+    net = wrap_model(model, info)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+    )
+    state = FitState()
+    best_state = _state_copy(model)
+    last = None if run_dir is None else Path(run_dir) / LAST_FILE
+    if last is not None and info.is_main:
+        last.parent.mkdir(parents=True, exist_ok=True)
+    if last is not None and last.is_file():
+        saved = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state = FitState(**saved["state"])
+        best_state = load_best_state(Path(run_dir))
+    if state.finished or state.epoch >= cfg.epochs:
+        state.finished = True
+        return best_state, state
+    loss_fn = loss_function(task, cfg, device)
+    sampler = DistributedSampler(
+        range(len(train)),  # type: ignore[arg-type]
+        num_replicas=info.world_size,
+        rank=info.rank,
+        shuffle=True,
+        seed=seed,
+    )
+    per_rank = max(2, cfg.batch_size // info.world_size)
+    steps = math.ceil(len(sampler) / per_rank)
+    bar = tqdm(
+        total=(cfg.epochs - state.epoch) * steps,
+        desc=desc,
+        disable=not (progress and info.is_main),
+        dynamic_ncols=True,
+    )
+    for epoch in range(state.epoch, cfg.epochs):
+        start = time.perf_counter()
+        sampler.set_epoch(epoch)
+        torch.manual_seed(seed * 1_000_003 + epoch * 101 + info.rank)
+        hemis = np.random.default_rng([seed, epoch]).integers(0, 2, size=len(train))
+        order = np.fromiter(iter(sampler), dtype=np.int64)
+        net.train()
+        total, count = 0.0, 0
+        for b in range(0, len(order), per_rank):
+            idx = order[b : b + per_rank]
+            if len(idx) < 2:  # BatchNorm cannot train on one sample
+                bar.update(1)
+                continue
+            image = image_batch(train, idx, device, hemis[idx])
+            target = torch.from_numpy(train.targets[idx]).to(device)
+            out = net(image, tabular_batch(train, idx, device))
+            loss = loss_fn(out if task == "ad" else out[:, 0], target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(idx)
+            count += len(idx)
+            bar.update(1)
+        stop = False
+        if info.is_main:
+            metrics = score(task, val, predict(model, val, device))
+            value = selection_score(task, metrics)
+            state.epoch = epoch + 1
+            state.elapsed_s += time.perf_counter() - start
+            if state.best_score is None or value > state.best_score:
+                state.best_score, state.best_epoch = value, epoch + 1
+                state.bad_epochs = 0
+                state.best_metrics = metrics
+                best_state = _state_copy(model)
+                if run_dir is not None:
+                    _save_atomic(best_state, Path(run_dir) / BEST_FILE)
+            else:
+                state.bad_epochs += 1
+            stop = state.bad_epochs >= cfg.patience or state.epoch >= cfg.epochs
+            state.finished = stop
+            state.history.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": total / max(count, 1),
+                    "val": metrics,
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+            bar.set_postfix(
+                loss=f"{total / max(count, 1):.3g}",
+                val=f"{abs(value):.3f}",
+                best=f"{abs(state.best_score):.3f}",
+            )
+            if last is not None:
+                _save_atomic(
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "state": asdict(state),
+                    },
+                    last,
+                )
+        if broadcast_flag(stop, info):
+            break
+    bar.close()
+    state.finished = True
+    return best_state, state
+
+
+__all__ = [
+    "BEST_FILE",
+    "LAST_FILE",
+    "FitState",
+    "fit",
+    "load_best_state",
+    "loss_function",
+    "read_fit_state",
+]
