@@ -106,7 +106,7 @@ def attribution_bars(
     peak = float(np.abs(values).max()) if values.size else 0.0
     peak = peak if peak > 0 else 1.0
     fig.update_layout(
-        **base_layout(height or 80 + 32 * len(df), f"What moved {target}")
+        **base_layout(height or max(220, 80 + 32 * len(df)), f"What moved {target}")
     )
     fig.update_xaxes(
         title_text=f"Contribution to {target} ({unit})",

@@ -137,6 +137,7 @@ def orthogonal_slices(
     diverging: bool = False,
     limit: float | None = None,
     overlay_title: str = "Grad-CAM",
+    mask_background: bool = True,
     height: int = 340,
 ) -> go.Figure:
     """Three planes through ``cut`` with an optional map on top.
@@ -155,6 +156,7 @@ def orthogonal_slices(
         limit: colour range ``[0, limit]`` or ``[-limit, limit]`` (default 1, or the
             largest ``|v|`` when diverging).
         overlay_title: the colour bar's title.
+        mask_background: hide the overlay where the image is background (0).
         height: figure height in pixels.
 
     Returns:
@@ -189,6 +191,8 @@ def orthogonal_slices(
     shown = None
     if overlay is not None:
         shown = masked_overlay(overlay, threshold, diverging)
+        if mask_background:
+            shown[grey == 0] = np.nan
         if limit is None:
             peak = float(np.nanmax(np.abs(overlay))) if np.size(overlay) else 0.0
             limit = (peak if peak > 0 else 1.0) if diverging else 1.0
@@ -235,7 +239,7 @@ def orthogonal_slices(
         },
         showlegend=False,
     )
-    fig.update_annotations(font_size=12)
+    fig.update_annotations(font_size=12, yshift=6, selector={"yref": "paper"})
     if overlay is not None:
         fig.update_layout(
             coloraxis={

@@ -94,6 +94,9 @@ def test_overlay_is_thresholded_float32_on_a_fixed_inferno_range(volume, rng):
     assert np.isnan(shown[plane_slice(cam, "axial", 5) <= 0.5]).all()
     axis = fig.layout.coloraxis
     assert (axis.cmin, axis.cmax) == (0.0, 1.0)
+    # No map over the background (x slices 0 and 1 are zero in the image).
+    axial = np.asarray(overlay[2].z)
+    assert np.isnan(axial[:, :2]).all() and not np.isnan(axial[:, 2:]).all()
     assert axis.colorscale[0][1] == "#000004"  # Inferno starts black
 
 

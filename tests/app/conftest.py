@@ -1,0 +1,50 @@
+"""AppTest helpers for the Streamlit pages (the scripts run headless, no browser)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO_ROOT
+
+APP = str(REPO_ROOT / "app.py")
+EXPLAIN = "pages/1_Explain.py"
+HYPERNETWORK = "pages/2_Hypernetwork.py"
+TIMEOUT = 60  # the first run imports torch and loads the models
+
+
+@pytest.fixture
+def app() -> AppTest:
+    """The Patient page after its first run."""
+    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+
+
+def figures(at: AppTest) -> list[dict[str, Any]]:
+    """The plotly figures a run produced, as JSON dicts."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def probabilities(at: AppTest) -> list[float]:
+    """The CN / MCI / AD bars of the Patient page."""
+    for fig in figures(at):
+        trace = fig["data"][0]
+        if trace.get("type") == "bar" and trace.get("x") == ["CN", "MCI", "AD"]:
+            return [float(v) for v in trace["y"]]
+    raise AssertionError("no probability chart on the page")
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def number_input(at: AppTest, label: str) -> Any:
+    return next(w for w in at.number_input if w.label == label)
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception element and no error box on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]

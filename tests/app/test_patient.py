@@ -1,0 +1,87 @@
+"""The Patient page (app.py): renders, reacts to edits, keeps them, takes uploads."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from nilearn.datasets import load_mni152_template
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import (
+    APP,
+    EXPLAIN,
+    TIMEOUT,
+    assert_clean,
+    metric,
+    number_input,
+    probabilities,
+)
+
+
+def test_the_default_subject_renders_without_errors(app):
+    assert_clean(app)
+    assert app.title[0].value == "Patient"
+    assert metric(app, "Brain age").endswith(" y")
+    probs = probabilities(app)
+    assert len(probs) == 3 and sum(probs) == pytest.approx(1.0, abs=1e-3)
+    boxes = [*app.success, *app.warning]
+    assert any("Quality check" in box.value for box in boxes)
+    assert app.session_state["last_latency_ms"] > 0
+
+
+def test_an_ehr_edit_changes_the_predictions(app):
+    before, gap_before = probabilities(app), metric(app, "Brain-age gap")
+    number_input(app, "Age (years)").set_value(90).run()
+    assert_clean(app)
+    assert app.session_state["ehr"]["AGE"] == 90
+    assert probabilities(app) != before
+    assert metric(app, "Brain-age gap") != gap_before
+
+
+def test_edits_survive_a_visit_to_other_pages(app):
+    number_input(app, "Age (years)").set_value(83).run()
+    app.switch_page(EXPLAIN).run()
+    assert_clean(app)
+    assert app.session_state["ehr"]["AGE"] == 83
+    app.switch_page("app.py").run()
+    assert app.session_state["ehr"]["AGE"] == 83
+    assert number_input(app, "Age (years)").value == 83
+
+
+def test_reset_restores_the_subjects_record(app):
+    original = app.session_state["ehr"]["AGE"]
+    number_input(app, "Age (years)").set_value(41).run()
+    next(b for b in app.button if b.label.startswith("Reset")).click().run()
+    assert app.session_state["ehr"]["AGE"] == original
+    assert number_input(app, "Age (years)").value == original
+
+
+def test_a_bad_upload_shows_one_error_and_keeps_the_subject(app):
+    subject, ehr = app.session_state["subject"], dict(app.session_state["ehr"])
+    uploader = app.file_uploader(key="upload_widget")
+    uploader.set_value(("notes.nii.gz", b"not an MRI at all\n" * 20, "text/plain"))
+    app.run()
+    assert not app.exception
+    assert len(app.error) == 1 and app.error[0].value.startswith("notes.nii.gz: ")
+    assert "\n" not in app.error[0].value
+    assert app.session_state["subject"] == subject
+    assert app.session_state["ehr"] == ehr
+    assert probabilities(app)  # the previous subject still predicts
+
+
+@pytest.mark.slow
+def test_a_1mm_nifti_upload_becomes_the_subject_and_keeps_the_ehr():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    number_input(at, "Age (years)").set_value(66).run()
+    data = gzip.compress(load_mni152_template(resolution=1).to_bytes(), mtime=0)
+    at.file_uploader(key="upload_widget").set_value(
+        ("mni_1mm.nii.gz", data, "application/gzip")
+    )
+    at.run()
+    assert_clean(at)
+    assert at.session_state["subject"].startswith("upload:")
+    assert at.session_state["upload"]["name"] == "mni_1mm.nii.gz"
+    assert at.session_state["ehr"]["AGE"] == 66
+    assert at.selectbox(key="subject_pick").value == at.session_state["subject"]
+    assert probabilities(at)
