@@ -186,7 +186,7 @@ def orthogonal_slices(
         cols=3,
         column_widths=widths,
         subplot_titles=titles,
-        horizontal_spacing=0.09,
+        horizontal_spacing=0.11,
     )
     shown = None
     if overlay is not None:
