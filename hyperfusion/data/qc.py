@@ -28,6 +28,11 @@ MIN_CORRELATION = 0.6
 # A voxel "holds signal" above this fraction of the image's robust maximum.
 _SIGNAL_FRACTION = 0.1
 _QC_VOXEL_MM = 2.0
+# Both images are smoothed (sigma in 2 mm voxels) before the correlation, so that
+# scanner noise does not read as misregistration: on the synthetic cohort the
+# unsmoothed correlation was 0.52-0.66, smoothed 0.69-0.84; a 15 mm shift of the
+# template gives 0.42 smoothed.
+_CORRELATION_SMOOTHING = 1.0
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class _Reference:
     shape: tuple[int, int, int]
     mask: np.ndarray  # bool, brain
     near_brain: np.ndarray  # bool, brain dilated by 6 mm
-    template_in_mask: np.ndarray  # float64 template values in the mask, centred
+    template_in_mask: np.ndarray  # smoothed template values in the mask, centred
     template_norm: float
     mask_world: np.ndarray  # (4, N) homogeneous RAS mm of the mask voxels
 
@@ -62,7 +67,8 @@ class _Reference:
 def _reference() -> _Reference:
     template = load_template(2)
     mask = np.asarray(load_brain_mask(2).dataobj) > 0
-    values = np.asarray(template.get_fdata(), dtype=np.float64)[mask]
+    smooth = ndimage.gaussian_filter(template.get_fdata(), _CORRELATION_SMOOTHING)
+    values = np.asarray(smooth, dtype=np.float64)[mask]
     values -= values.mean()
     ijk = np.vstack([np.nonzero(mask), np.ones(int(mask.sum()))])
     return _Reference(
@@ -142,7 +148,7 @@ def quality_check(
         of the template brain inside the image's field of view),
         ``outside_brain_fraction`` (fraction of voxels with signal that lie more
         than 6 mm outside the template brain) and ``correlation`` (Pearson, with
-        the template, inside the brain mask).
+        the template, inside the brain mask, both lightly smoothed).
     """
     ref = _reference()
     affine = np.asarray(img.affine, dtype=np.float64)
@@ -174,7 +180,8 @@ def quality_check(
     n_signal = int(signal.sum())
     outside = int((signal & ~ref.near_brain).sum())
     metrics["outside_brain_fraction"] = outside / n_signal if n_signal else 0.0
-    values = vol[ref.mask].astype(np.float64)
+    smooth = ndimage.gaussian_filter(vol, _CORRELATION_SMOOTHING)
+    values = smooth[ref.mask].astype(np.float64)
     values -= values.mean()
     denom = math.sqrt(float(values @ values)) * ref.template_norm
     metrics["correlation"] = (
