@@ -718,16 +718,23 @@ def sidebar_summary() -> None:
 
 
 def probability_table(table: Any, key: str, label: str = "model") -> None:
-    """A table of class probabilities: CN / MCI / AD as bars, other float columns
-    (their ``*_sd``, shifts) with 3 decimals, the ``label`` column titled ``label``."""
+    """A table of class probabilities: CN / MCI / AD as bars, their ``*_sd`` joined
+    into one "sd" column, other float columns with 3 decimals, and the ``label``
+    column titled ``label``."""
+    classes = ("CN", "MCI", "AD")
+    sds = [f"{c}_sd" for c in classes]
+    if set(sds) <= set(table.columns):
+        spread = table[sds].apply(lambda r: " / ".join(f"{v:.3f}" for v in r), axis=1)
+        table = table.drop(columns=sds)
+        table.insert(table.columns.get_loc("AD") + 1, "sd (CN / MCI / AD)", spread)
     bars = {
         c: st.column_config.ProgressColumn(
             c, format="percent", min_value=0, max_value=1
         )
-        for c in ("CN", "MCI", "AD")
+        for c in classes
     }
     numbers = {
-        c: st.column_config.NumberColumn(c.replace("_sd", " sd"), format="%.3f")
+        c: st.column_config.NumberColumn(format="%.3f")
         for c in table.columns
         if c not in bars and table[c].dtype.kind == "f"
     }

@@ -1,0 +1,110 @@
+"""Fusion strategies: where each method lets the MRI and the EHR meet, what every
+shipped model says about the current patient, how well each one measured, and what
+happens when a modality is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from hyperfusion import modelcard, ui
+from hyperfusion.data.ehr import FIELD_BY_NAME, INPUT_FIELDS
+from hyperfusion.viz import metrics as charts
+
+DIAGRAMS = Path(__file__).resolve().parents[1] / "assets" / "fusion"
+STRATEGIES = ("early-fusion", "concat", "late-fusion", "attention", "film", "daft")
+SVG = {"early-fusion": "early", "late-fusion": "late", "hyperfusion": "hyperfusion"}
+ui.page_header(
+    "Fusion strategies",
+    "Seven ways to combine a brain MRI with a health record, from stacking them as "
+    "image channels to letting the record write the image network's weights.",
+)
+engine, record, image = ui.get_engine(), ui.current_ehr(), None
+with ui.run_safely("The MRI"):
+    image = ui.current_image()
+
+with ui.run_safely("The strategies"):
+    st.subheader("Where the MRI and the EHR meet")
+    st.caption(
+        "Blue: the MRI path · purple: the EHR path · dark box: where they meet. "
+        "Each diagram is the network shipped under that name."
+    )
+    catalogue = modelcard.model_catalogue("ad").set_index("model")
+    cells = st.columns(2, gap="medium")
+    for i, name in enumerate((*STRATEGIES, "hyperfusion")):
+        spec = catalogue.loc[name]
+        with cells[i % 2].container(border=True):
+            st.markdown(f"**{spec['label']}** · {spec['stage']}")
+            st.image(str(DIAGRAMS / f"{SVG.get(name, name)}.svg"), width="stretch")
+            st.caption(spec["description"])
+    with cells[1].container(border=True):
+        st.markdown("**Baselines** · single modality")
+        for name in ("image-only", "tabular-only"):
+            spec = catalogue.loc[name]
+            st.markdown(f"*{spec['label']}*: {spec['description']}")
+
+names = engine.model_names("ad")
+full: dict = {}
+with ui.run_safely("Every model on this patient"):
+    st.subheader("Every model on the current patient")
+    with st.spinner("Running every model…"):
+        full = {n: engine.predict(image, record, ad_model=n).to_dict() for n in names}
+    table = modelcard.predictions_table(full)
+    ui.probability_table(table.drop(columns="model"), key="fusion_models")
+    ui.chart(charts.model_probabilities_figure(table), key="fusion_models_chart")
+    st.caption("Error bars: ±1 SD over each model's training seeds (none if one).")
+
+with ui.run_safely("The measured metrics"):
+    st.subheader("Measured on the held-out synthetic test set")
+    metrics = modelcard.load_metrics()
+    if metrics is None:
+        st.info(modelcard.NO_METRICS, icon=":material/hourglass_empty:")
+    else:
+        ad = modelcard.metrics_table(metrics, "ad")
+        st.dataframe(modelcard.format_metrics_table(ad, "ad"), hide_index=True)
+        ui.chart(
+            charts.metric_bars_figure(
+                ad, "balanced_accuracy", "balanced accuracy (CN / MCI / AD)", 1 / 3
+            ),
+            key="fusion_metric_bars",
+        )
+        age = modelcard.metrics_table(metrics, "brain-age")
+        if len(age):
+            st.markdown("**Brain age**")
+            st.dataframe(
+                modelcard.format_metrics_table(age, "brain-age"), hide_index=True
+            )
+
+with ui.run_safely("Missing modalities"):
+    st.subheader("Missing modalities")
+    hide = st.multiselect(
+        "EHR fields set unknown",
+        [f.name for f in INPUT_FIELDS if not f.required],
+        default=["ABETA", "PTAU", "TAU", "FDG", "AV45"],
+        format_func=lambda n: FIELD_BY_NAME[n].label,
+        key="fusion_hide",
+        help="Unknown fields are imputed from the others and flagged as missing.",
+    )
+    hidden_record = modelcard.with_unknown(record, hide)
+    if hide and all(record.get(n) is None for n in hide):
+        st.info("These fields are already unknown in the current record: hide others")
+    hidden = {
+        n: engine.predict(image, hidden_record, ad_model=n).to_dict() for n in names
+    }
+    ui.probability_table(modelcard.missing_table(full, hidden), "fusion_missing")
+    st.caption(
+        "Probabilities with the chosen fields unknown. Shift: how far the prediction "
+        "moved (half the summed absolute change, 0–1); Δ sd: how much the seeds' "
+        "spread grew (more uncertain) or shrank."
+    )
+    st.markdown("**Without the image**: only the EHR-only model can predict.")
+    no_image = {
+        "EHR only, full record": engine.predict(None, record, ad_model="tabular-only"),
+        "EHR only, fields hidden": engine.predict(
+            None, hidden_record, ad_model="tabular-only"
+        ),
+    }
+    rows = modelcard.predictions_table({k: p.to_dict() for k, p in no_image.items()})
+    rows = rows.drop(columns=["model", "stage", "seeds"])
+    ui.probability_table(rows, key="fusion_no_image", label="input")

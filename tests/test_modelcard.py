@@ -1,0 +1,380 @@
+"""The model card's data: metrics.json read defensively, cohort, training, contract."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from torch import nn
+
+from hyperfusion import modelcard
+from hyperfusion.config import AD_DEMO, BRAIN_AGE_DEMO
+from hyperfusion.data import qc
+from hyperfusion.errors import WeightsError
+from hyperfusion.models.registry import MODEL_NAMES
+
+CM = [[40, 8, 2], [6, 50, 9], [1, 4, 15]]
+METRICS = {
+    "cohort": {
+        "description": "synthetic, seed 0",
+        "splits": {
+            "train": {"CN": 350, "MCI": 480, "AD": 170},
+            "test": {"CN": 70, "MCI": 96, "AD": 34},
+        },
+    },
+    "ad": {
+        "film": {
+            "mean": {"balanced_accuracy": 0.68, "macro_f1": 0.65},
+            "sd": {"balanced_accuracy": 0.02},
+            "n_seeds": 3,
+            "confusion_matrix": CM,
+        },
+        "hyperfusion": {
+            "balanced_accuracy": {"mean": 0.71, "std": 0.015},
+            "ece": 0.05,
+            "reliability": [
+                {"confidence": 0.5, "accuracy": 0.45, "count": 10},
+                {"confidence": 0.7, "accuracy": 0.72, "count": 0},
+                {"confidence": 0.9, "accuracy": 0.86, "count": 30},
+            ],
+        },
+        "my-new-net": {"mean": {"balanced_accuracy": 0.5}},
+    },
+    "brain_age": {"hyperfusion": {"mean": {"mae": 4.6, "bias": -0.2}}},
+}
+
+
+# metrics.json ----------------------------------------------------------------------
+
+
+def test_missing_metrics_file_means_no_trained_weights(tmp_path, monkeypatch):
+    assert modelcard.load_metrics(tmp_path / "metrics.json") is None
+    monkeypatch.setattr(modelcard, "METRICS_PATH", tmp_path / "absent.json")
+    assert modelcard.load_metrics() is None  # the default is read at call time
+    assert "No trained weights yet" in modelcard.NO_METRICS
+
+
+def test_metrics_file_round_trips(tmp_path):
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(METRICS))
+    assert modelcard.load_metrics(path) == METRICS
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]"])
+def test_unreadable_metrics_file_raises_a_weights_error(tmp_path, text):
+    path = tmp_path / "metrics.json"
+    path.write_text(text)
+    with pytest.raises(WeightsError, match="metrics.json"):
+        modelcard.load_metrics(path)
+
+
+def test_task_blocks_accept_spelling_variants_and_a_models_level():
+    assert set(modelcard.task_metrics(METRICS, "brain-age")) == {"hyperfusion"}
+    nested = {"ad": {"models": {"daft": {"mean": {}}}, "note": "x"}}
+    assert list(modelcard.task_metrics(nested, "ad")) == ["daft"]
+    assert modelcard.task_metrics(None, "ad") == {}
+    assert modelcard.task_metrics({"ad": "garbage"}, "ad") == {}
+
+
+def test_metric_values_read_every_layout_and_alias():
+    ad = METRICS["ad"]
+    assert modelcard.metric_value(ad["film"], "balanced_accuracy") == (0.68, 0.02)
+    assert modelcard.metric_value(ad["film"], "macro_f1") == (0.65, None)
+    assert modelcard.metric_value(ad["hyperfusion"], "balanced_accuracy") == (
+        0.71,
+        0.015,
+    )
+    assert modelcard.metric_value(ad["hyperfusion"], "ece") == (0.05, None)
+    brain = METRICS["brain_age"]["hyperfusion"]
+    assert modelcard.metric_value(brain, "bias_slope") == (-0.2, None)
+    assert modelcard.metric_value({"mae": "n/a", "r2": True}, "mae") == (None, None)
+    assert modelcard.metric_value({"mae": float("nan")}, "mae") == (None, None)
+
+
+def test_metrics_table_follows_the_registry_order_and_keeps_unknown_models():
+    table = modelcard.metrics_table(METRICS, "ad")
+    assert list(table["model"]) == ["hyperfusion", "film", "my-new-net"]
+    assert list(table["label"]) == ["HyperFusion", "FiLM", "my-new-net"]
+    film = table.set_index("model").loc["film"]
+    assert film["balanced_accuracy"] == 0.68 and film["n_seeds"] == 3
+    assert np.isnan(film["macro_auc"]) and np.isnan(film["macro_f1_sd"])
+    text = modelcard.format_metrics_table(table, "ad").set_index("model")
+    assert text.loc["HyperFusion", "balanced accuracy"] == "0.710 ± 0.015"
+    assert text.loc["FiLM", "macro F1"] == "0.650"
+    assert text.loc["FiLM", "macro AUROC"] == "—"
+    assert text.loc["FiLM", "seeds"] == "3" and text.loc["HyperFusion", "seeds"] == "—"
+
+
+def test_metrics_table_is_empty_but_shaped_without_metrics():
+    table = modelcard.metrics_table(None, "brain-age")
+    assert table.empty and {"mae", "mae_sd", "r2"} <= set(table.columns)
+
+
+def test_confusion_matrix_is_found_pooled_or_refused():
+    matrix, classes = modelcard.confusion_matrix(METRICS, "film")
+    np.testing.assert_array_equal(matrix, CM)
+    assert classes == ("CN", "MCI", "AD")
+    assert modelcard.confusion_matrix(METRICS, "hyperfusion") is None
+    labelled = {
+        "ad": {"x": {"confusion": {"labels": ["a", "b"], "matrix": [[1, 2], [3, 4]]}}}
+    }
+    assert modelcard.confusion_matrix(labelled, "x")[1] == ("a", "b")
+    per_seed = {
+        "ad": {"x": {"seeds": [{"confusion_matrix": CM}, {"confusion_matrix": CM}]}}
+    }
+    np.testing.assert_array_equal(
+        modelcard.confusion_matrix(per_seed, "x")[0], 2 * np.array(CM)
+    )
+    nested = {"ad": {"x": {"ensemble": {"confusion_matrix": CM}}}}
+    assert modelcard.confusion_matrix(nested, "x") is not None
+    for bad in ([[1, 2], [3, 4]], [[1, 2, "x"]] * 3, "oops", [[1, 2, None]] * 3):
+        assert (
+            modelcard.confusion_matrix({"ad": {"x": {"confusion_matrix": bad}}}, "x")
+            is None
+        )
+
+
+def test_reliability_bins_accept_lists_or_columns_and_drop_empty_bins():
+    bins = modelcard.reliability_bins(METRICS, "hyperfusion")
+    assert list(bins.columns) == ["confidence", "accuracy", "count"]
+    assert list(bins["confidence"]) == [0.5, 0.9]  # the empty 0.7 bin is dropped
+    columns = {
+        "calibration": {"mean_predicted": [0.2, 0.8], "fraction_positive": [0.1, 0.9]}
+    }
+    bins = modelcard.reliability_bins({"ad": {"x": columns}}, "x")
+    assert list(bins["accuracy"]) == [0.1, 0.9] and "count" not in bins
+    assert modelcard.reliability_bins(METRICS, "film") is None
+    odd = {"ad": {"x": {"reliability": [{"p": 0.3}]}}}
+    assert modelcard.reliability_bins(odd, "x") is None
+    curves = modelcard.reliability_curves(METRICS, ["film", "hyperfusion"])
+    assert list(curves) == ["HyperFusion"]  # labelled; FiLM recorded no bins
+
+
+EVALUATED = {
+    "label": "SYNTHETIC data: metrics on the held-out synthetic test split.",
+    "cohorts": {
+        "ad": {"description": "SYNTHETIC cohort (seed 1)", "n_test": 300},
+        "brain-age": {"description": "SYNTHETIC ageing cohort", "n_test": 200},
+    },
+    "models": {
+        "ad": {
+            "hyperfusion": {
+                "seeds": {
+                    "0": {"seed": 0, "test": {"confusion_matrix": CM, "n": 65}},
+                    "1": {"seed": 1, "test": {"confusion_matrix": CM, "n": 65}},
+                },
+                "aggregate": {
+                    "balanced_accuracy": {"mean": 0.7, "sd": 0.01, "n": 2},
+                    "ece": {"mean": 0.04, "sd": 0.005, "n": 2},
+                },
+            }
+        },
+        "brain-age": {
+            "image-only": {"aggregate": {"mae": {"mean": 5.1, "sd": 0.3, "n": 3}}}
+        },
+    },
+    "acceptance": [
+        {"target": "AD: +5 points", "value": 6.5, "unit": "points", "passed": True},
+        {"target": "Brain age", "value": None, "passed": False},
+        "garbage",
+    ],
+}
+
+
+def test_the_evaluation_layout_is_read():
+    ad = modelcard.metrics_table(EVALUATED, "ad").set_index("model")
+    assert ad.loc["hyperfusion", "balanced_accuracy"] == 0.7
+    assert ad.loc["hyperfusion", "ece_sd"] == 0.005
+    assert ad.loc["hyperfusion", "n_seeds"] == 2  # counted from the seeds
+    brain = modelcard.metrics_table(EVALUATED, "brain-age")
+    assert brain.loc[0, "mae"] == 5.1 and brain.loc[0, "label"] == "Image only"
+    pooled, _ = modelcard.confusion_matrix(EVALUATED, "hyperfusion")
+    np.testing.assert_array_equal(pooled, 2 * np.array(CM))  # summed over seeds
+    cohort = dict(modelcard.cohort_table(EVALUATED).values)
+    assert cohort["note"].startswith("SYNTHETIC data")
+    assert cohort["ad: n test"] == "300"
+    assert cohort["brain-age: description"] == "SYNTHETIC ageing cohort"
+
+
+def test_acceptance_checks_are_listed_with_units():
+    table = modelcard.acceptance_table(EVALUATED)
+    assert list(table["value"]) == ["6.5 points", "—"]
+    assert list(table["passed"]) == [True, False]
+    assert modelcard.acceptance_table(None).empty
+
+
+# Cohort and training ---------------------------------------------------------------
+
+
+def test_class_counts_sum_the_splits_or_take_the_whole_cohort():
+    assert modelcard.class_counts(METRICS) == {"CN": 420.0, "MCI": 576.0, "AD": 204.0}
+    whole = {"cohort": {"classes": {"CN": 5, "MCI": 6, "AD": 7}, "splits": METRICS}}
+    assert modelcard.class_counts(whole) == {"CN": 5.0, "MCI": 6.0, "AD": 7.0}
+    card = {"task": "ad", "trained_on": {"dx_counts": {"CN": 1, "MCI": 2, "AD": 3}}}
+    assert modelcard.class_counts(None, [card]) == {"CN": 1.0, "MCI": 2.0, "AD": 3.0}
+    assert modelcard.class_counts(None, [{"task": "ad", "trained_on": {}}]) is None
+
+
+def test_class_counts_fall_back_to_the_cohort_on_disk(tmp_path):
+    folder = tmp_path / "ad-cohort"
+    folder.mkdir()
+    (folder / "ehr.csv").write_text("PTID,DX\nA,CN\nB,MCI\nC,MCI\nD,AD\n")
+    card = {"task": "ad", "trained_on": {"cohort": "ad-cohort", "n_train": 3}}
+    counts = modelcard.class_counts(None, [card], cohorts_dir=tmp_path)
+    assert counts == {"CN": 1.0, "MCI": 2.0, "AD": 1.0}
+    gone = {"task": "ad", "trained_on": {"cohort": "elsewhere"}}
+    assert modelcard.class_counts(None, [gone], cohorts_dir=tmp_path) is None
+    assert sum(modelcard.design_class_fractions().values()) == pytest.approx(1.0)
+
+
+def test_cohort_table_flattens_metrics_and_cards_without_duplicates():
+    cards = [
+        {
+            "task": "ad",
+            "trained_on": {
+                "cohort": "synthetic, seed 0",
+                "n_train": 1000,
+                "test_ptids_sha256": "ab" * 32,
+            },
+        },
+        {"task": "ad", "trained_on": {"n_train": 999}},  # a second seed: skipped
+        {"task": "brain-age", "trained_on": {"ages": [20, 90]}},
+    ]
+    table = modelcard.cohort_table(METRICS, cards)
+    items = dict(zip(table["item"], table["value"], strict=True))
+    assert items["description"] == "synthetic, seed 0"
+    assert items["splits / train / CN"] == "350"
+    assert items["ad: n train"] == "1000" and items["brain-age: ages"] == "20, 90"
+    assert "ad: cohort" not in items  # same text as the description
+    assert "ad: test ptids sha256" not in items  # hashes are left out
+    assert len(modelcard.cohort_table(None, [])) == 0
+
+
+def card(seed: int, epochs_run: int) -> dict:
+    """A checkpoint card as training writes it."""
+    return {
+        "trained": True,
+        "seed": seed,
+        "n_parameters": 905755,
+        "config": {"grid": {"shape": [48, 32, 24], "voxel_mm": 3.0}},
+        "training": {
+            "train_config": {"epochs": 30, "lr": 0.001, "class_weights": [1.1, 0.7]},
+            "selection": "validation balanced accuracy",
+            "epochs_run": epochs_run,
+            "torch": "2.13.0",
+        },
+    }
+
+
+def test_training_table_reads_settings_from_the_cards():
+    old = {"trained": False, "seed": 0, "trained_on": {"train_config": {"epochs": 5}}}
+    table = modelcard.training_table(
+        {"FiLM (ad)": [card(0, 12), card(1, 15)], "Old (ad)": [old], "None": []}
+    )
+    film = table.set_index("model").loc["FiLM (ad)"]
+    assert film["trained"] == "yes" and film["seeds"] == "0, 1"
+    assert film["parameters"] == "905,755"
+    assert film["input grid"] == "48 × 32 × 24 at 3 mm"
+    assert film["max epochs"] == "30" and film["learning rate"] == "0.001"
+    assert film["class weights"] == "1.1, 0.7"
+    assert film["epochs run"] == "12, 15"  # differs between seeds: one per seed
+    assert film["model selection"] == "validation balanced accuracy"
+    assert "torch" not in table.columns  # only the curated settings
+    other = table.set_index("model").loc["Old (ad)"]
+    assert other["trained"] == "NO" and other["max epochs"] == "5"
+    assert other["learning rate"] == "—" and other["input grid"] == "—"
+    assert "None" not in set(table["model"])
+
+
+def test_training_table_keeps_unknown_settings_when_none_is_curated():
+    odd = {"seed": 0, "settings": {"optimiser": "sgd"}}
+    table = modelcard.training_table({"X": [odd]})
+    assert table.loc[0, "optimiser"] == "sgd"
+
+
+def test_ensemble_cards_count_parameters_of_placeholders():
+    linear = SimpleNamespace(card={"seed": 0}, model=nn.Linear(3, 2))
+    known = SimpleNamespace(card={"n_parameters": 7}, model=nn.Linear(3, 2))
+    cards = modelcard.ensemble_cards([linear, known])
+    assert [c["n_parameters"] for c in cards] == [8, 7]
+    assert "n_parameters" not in linear.card  # the checkpoint's card is untouched
+
+
+# Models side by side ---------------------------------------------------------------
+
+
+def prediction(cn: float, mci: float, ad: float, sd: float = 0.0) -> dict:
+    probs = {"CN": cn, "MCI": mci, "AD": ad}
+    return {
+        "probabilities": probs,
+        "probabilities_sd": dict.fromkeys(probs, sd),
+        "diagnosis": max(probs, key=probs.get),
+        "ensemble_size": {"ad": 3, "brain-age": 3},
+    }
+
+
+def test_catalogue_lists_every_registered_ad_model():
+    cat = modelcard.model_catalogue("ad")
+    assert list(cat["model"]) == list(MODEL_NAMES["ad"])
+    row = cat.set_index("model").loc["tabular-only"]
+    assert not row["uses image"] and row["uses EHR"]
+    assert cat["description"].str.len().min() > 40
+
+
+def test_predictions_table_has_one_row_per_model():
+    table = modelcard.predictions_table(
+        {
+            "hyperfusion": prediction(0.2, 0.5, 0.3, 0.01),
+            "daft": prediction(0.6, 0.3, 0.1),
+        }
+    )
+    assert list(table["label"]) == ["HyperFusion", "DAFT"]
+    assert list(table["diagnosis"]) == ["MCI", "CN"]
+    assert list(table["stage"]) == ["hypernetwork", "intermediate (conditioning)"]
+    np.testing.assert_allclose(table[["CN", "MCI", "AD"]].sum(axis=1), 1.0)
+    assert table.loc[0, "MCI_sd"] == 0.01 and table.loc[0, "seeds"] == 3
+
+
+def test_missing_table_measures_shift_and_uncertainty_change():
+    full = {
+        "film": prediction(0.6, 0.3, 0.1, 0.01),
+        "concat": prediction(0.2, 0.5, 0.3),
+    }
+    hidden = {
+        "film": prediction(0.3, 0.5, 0.2, 0.04),
+        "concat": prediction(0.2, 0.5, 0.3),
+    }
+    table = modelcard.missing_table(full, hidden).set_index("label")
+    assert table.loc["FiLM", "diagnosis"] == "CN → MCI"
+    assert table.loc["FiLM", "shift"] == pytest.approx(0.3)  # total variation
+    assert table.loc["FiLM", "Δ sd"] == pytest.approx(0.03)
+    assert table.loc["FiLM", "MCI"] == 0.5  # the hidden-record probabilities
+    assert table.loc["Concatenation", "shift"] == 0
+    assert table.loc["Concatenation", "diagnosis"] == "MCI"
+
+
+def test_with_unknown_sets_fields_to_none_without_touching_the_record():
+    record = {"AGE": 70.0, "FDG": 1.2, "ABETA": 800.0}
+    hidden = modelcard.with_unknown(record, ["FDG", "AV45"])
+    assert hidden == {"AGE": 70.0, "FDG": None, "ABETA": 800.0, "AV45": None}
+    assert record["FDG"] == 1.2
+
+
+# The preprocessing contract --------------------------------------------------------
+
+
+def test_contract_states_the_grids_and_the_qc_thresholds_in_force():
+    contract = modelcard.preprocessing_contract(AD_DEMO.grid, BRAIN_AGE_DEMO.grid)
+    text = dict(zip(contract["step"], contract["contract"], strict=True))
+    assert {"file", "space", "voxel size", "quality check", "intensities"} <= set(text)
+    assert "48 × 32 × 24 at 3 mm" in text["AD input"]
+    assert "24 × 32 × 24" in text["AD input"]  # one hemisphere
+    assert "36 × 46 × 34 at 4 mm" in text["brain-age input"]
+    assert f"≥ {qc.MIN_CORRELATION:g}" in text["quality check"]
+    assert f"{qc.MAX_VOXEL_MM:g} mm" in text["voxel size"]
+    assert "skull-stripped" in text["space"].lower() and "MNI152" in text["space"]
+    assert "z-scored" in text["intensities"]
+    markdown = modelcard.contract_markdown(contract)
+    assert markdown.count("\n- ") == len(contract) - 1

@@ -1,0 +1,123 @@
+"""Figures of measured quality: confusion matrices, reliability, metric bars."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hyperfusion.config import AD_CLASSES
+from hyperfusion.viz import CLASS_COLORS
+from hyperfusion.viz import metrics as charts
+
+MATRIX = [[50, 8, 2], [10, 60, 10], [0, 5, 15]]
+
+
+def test_confusion_matrix_shows_counts_coloured_by_share_of_true_class():
+    fig = charts.confusion_figure(MATRIX, title="HyperFusion")
+    heat = fig.data[0]
+    z = np.asarray(heat.z)
+    np.testing.assert_allclose(z.sum(axis=1), [1, 1, 1])
+    np.testing.assert_allclose(z[0], [50 / 60, 8 / 60, 2 / 60])
+    assert heat.text[1][1] == "60<br>(75%)" and heat.text[2][0] == "0<br>(0%)"
+    np.testing.assert_array_equal(heat.customdata, MATRIX)
+    assert list(heat.x) == list(heat.y) == list(AD_CLASSES)
+    assert (heat.zmin, heat.zmax) == (0, 1)
+
+
+def test_confusion_matrix_axes_read_true_down_and_predicted_across():
+    fig = charts.confusion_figure(MATRIX)
+    assert fig.layout.xaxis.title.text == "predicted"
+    assert fig.layout.yaxis.title.text == "true"
+    assert fig.layout.yaxis.autorange == "reversed"  # CN in the top row
+
+
+def test_confusion_matrix_with_an_empty_class_has_no_nan():
+    fig = charts.confusion_figure([[3, 1, 0], [0, 0, 0], [1, 0, 4]])
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert np.isfinite(z).all() and z[1].sum() == 0
+
+
+@pytest.mark.parametrize(
+    ("matrix", "classes"),
+    [([[1, 2], [3, 4], [5, 6]], AD_CLASSES), ([[1, 2], [3, 4]], AD_CLASSES)],
+)
+def test_confusion_matrix_refuses_mismatched_shapes(matrix, classes):
+    with pytest.raises(ValueError):
+        charts.confusion_figure(matrix, classes)
+
+
+def test_reliability_diagram_has_the_diagonal_and_one_curve_per_model():
+    bins = pd.DataFrame(
+        {
+            "confidence": [0.4, 0.6, 0.9],
+            "accuracy": [0.35, 0.5, 0.8],
+            "count": [4, 16, 64],
+        }
+    )
+    other = bins.drop(columns="count").assign(accuracy=[0.4, 0.62, 0.91])
+    fig = charts.reliability_figure({"HyperFusion": bins, "Image only": other})
+    diagonal, first, second = fig.data
+    assert (list(diagonal.x), list(diagonal.y)) == ([0, 1], [0, 1])
+    assert diagonal.line.dash == "dash"
+    np.testing.assert_allclose(first.y, bins["accuracy"])
+    assert first.name == "HyperFusion" and second.name == "Image only"
+    sizes = np.asarray(first.marker.size)
+    assert np.all(np.diff(sizes) > 0)  # more subjects, larger marker
+    assert tuple(fig.layout.xaxis.range) == tuple(fig.layout.yaxis.range) == (0, 1)
+    assert "confidence" in fig.layout.xaxis.title.text
+    assert fig.layout.yaxis.title.text == "observed accuracy"
+
+
+def test_metric_bars_show_seed_spread_and_chance():
+    table = pd.DataFrame(
+        {
+            "label": ["HyperFusion", "Image only", "FiLM"],
+            "balanced_accuracy": [0.71, 0.58, np.nan],
+            "balanced_accuracy_sd": [0.02, np.nan, 0.01],
+        }
+    )
+    fig = charts.metric_bars_figure(
+        table, "balanced_accuracy", "balanced accuracy", reference=1 / 3
+    )
+    bar = fig.data[0]
+    assert list(bar.x) == ["HyperFusion", "Image only"]  # unmeasured FiLM left out
+    np.testing.assert_allclose(bar.error_y.array, [0.02, 0.0])
+    assert fig.layout.shapes[0].y0 == pytest.approx(1 / 3)
+    assert fig.layout.annotations[0].text == "chance"
+    assert fig.layout.yaxis.title.text == "balanced accuracy"
+
+
+def test_class_proportions_label_counts_and_shares():
+    fig = charts.class_proportions_figure({"AD": 170, "CN": 350, "MCI": 480})
+    bar = fig.data[0]
+    assert list(bar.x) == ["CN", "MCI", "AD"]
+    assert list(bar.text) == ["350 (35%)", "480 (48%)", "170 (17%)"]
+    assert list(bar.marker.color) == [CLASS_COLORS[c] for c in AD_CLASSES]
+    shares = charts.class_proportions_figure({"CN": 0.35, "MCI": 0.48, "AD": 0.17})
+    assert list(shares.data[0].text) == ["35%", "48%", "17%"]
+    assert shares.layout.yaxis.tickformat == ".0%"
+
+
+def test_model_probabilities_are_grouped_by_model_in_class_colours():
+    table = pd.DataFrame(
+        {
+            "label": ["HyperFusion", "DAFT"],
+            "CN": [0.2, 0.5],
+            "MCI": [0.5, 0.3],
+            "AD": [0.3, 0.2],
+            "CN_sd": [0.01, 0.02],
+            "MCI_sd": [0.03, 0.04],
+            "AD_sd": [0.05, 0.06],
+        }
+    )
+    fig = charts.model_probabilities_figure(table)
+    assert fig.layout.barmode == "group"
+    assert [t.name for t in fig.data] == list(AD_CLASSES)
+    for t in fig.data:
+        assert list(t.x) == ["HyperFusion", "DAFT"]
+        assert t.marker.color == CLASS_COLORS[t.name]
+        np.testing.assert_allclose(t.y, table[t.name])
+        np.testing.assert_allclose(t.error_y.array, table[f"{t.name}_sd"])
+    assert tuple(fig.layout.yaxis.range) == (0, 1)
+    assert fig.layout.yaxis.title.text == "probability"
