@@ -8,8 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from hyperfusion import modelcard, ui
+from hyperfusion import ui
 from hyperfusion.data.ehr import FIELD_BY_NAME, INPUT_FIELDS
+from hyperfusion.modelcard import compare, measured
 from hyperfusion.viz import metrics as charts
 
 DIAGRAMS = Path(__file__).resolve().parents[1] / "assets" / "fusion"
@@ -30,7 +31,7 @@ with ui.run_safely("The strategies"):
         "Blue: the MRI path · purple: the EHR path · dark box: where they meet. "
         "Each diagram is the network shipped under that name."
     )
-    catalogue = modelcard.model_catalogue("ad").set_index("model")
+    catalogue = compare.model_catalogue("ad").set_index("model")
     cells = st.columns(2, gap="medium")
     for i, name in enumerate((*STRATEGIES, "hyperfusion")):
         spec = catalogue.loc[name]
@@ -50,30 +51,30 @@ with ui.run_safely("Every model on this patient"):
     st.subheader("Every model on the current patient")
     with st.spinner("Running every model…"):
         full = {n: engine.predict(image, record, ad_model=n).to_dict() for n in names}
-    table = modelcard.predictions_table(full)
+    table = compare.predictions_table(full)
     ui.probability_table(table.drop(columns="model"), key="fusion_models")
     ui.chart(charts.model_probabilities_figure(table), key="fusion_models_chart")
     st.caption("Error bars: ±1 SD over each model's training seeds (none if one).")
 
 with ui.run_safely("The measured metrics"):
     st.subheader("Measured on the held-out synthetic test set")
-    metrics = modelcard.load_metrics()
+    metrics = measured.load_metrics()
     if metrics is None:
-        st.info(modelcard.NO_METRICS, icon=":material/hourglass_empty:")
+        st.info(measured.NO_METRICS, icon=":material/hourglass_empty:")
     else:
-        ad = modelcard.metrics_table(metrics, "ad")
-        st.dataframe(modelcard.format_metrics_table(ad, "ad"), hide_index=True)
+        ad = measured.metrics_table(metrics, "ad")
+        st.dataframe(measured.format_metrics_table(ad, "ad"), hide_index=True)
         ui.chart(
             charts.metric_bars_figure(
                 ad, "balanced_accuracy", "balanced accuracy (CN / MCI / AD)", 1 / 3
             ),
             key="fusion_metric_bars",
         )
-        age = modelcard.metrics_table(metrics, "brain-age")
+        age = measured.metrics_table(metrics, "brain-age")
         if len(age):
             st.markdown("**Brain age**")
             st.dataframe(
-                modelcard.format_metrics_table(age, "brain-age"), hide_index=True
+                measured.format_metrics_table(age, "brain-age"), hide_index=True
             )
 
 with ui.run_safely("Missing modalities"):
@@ -86,13 +87,13 @@ with ui.run_safely("Missing modalities"):
         key="fusion_hide",
         help="Unknown fields are imputed from the others and flagged as missing.",
     )
-    hidden_record = modelcard.with_unknown(record, hide)
+    hidden_record = compare.with_unknown(record, hide)
     if hide and all(record.get(n) is None for n in hide):
         st.info("These fields are already unknown in the current record: hide others")
     hidden = {
         n: engine.predict(image, hidden_record, ad_model=n).to_dict() for n in names
     }
-    ui.probability_table(modelcard.missing_table(full, hidden), "fusion_missing")
+    ui.probability_table(compare.missing_table(full, hidden), "fusion_missing")
     st.caption(
         "Probabilities with the chosen fields unknown. Shift: how far the prediction "
         "moved (half the summed absolute change, 0–1); Δ sd: how much the seeds' "
@@ -105,6 +106,6 @@ with ui.run_safely("Missing modalities"):
             None, hidden_record, ad_model="tabular-only"
         ),
     }
-    rows = modelcard.predictions_table({k: p.to_dict() for k, p in no_image.items()})
+    rows = compare.predictions_table({k: p.to_dict() for k, p in no_image.items()})
     rows = rows.drop(columns=["model", "stage", "seeds"])
     ui.probability_table(rows, key="fusion_no_image", label="input")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from hyperfusion import modelcard, ui
+from hyperfusion import ui
+from hyperfusion.modelcard import card, measured
 from hyperfusion.viz import metrics as charts
 
 ui.page_header(
@@ -13,21 +14,15 @@ ui.page_header(
     "What the shipped models are, what they were trained on, how well they do, and "
     "what they must not be used for.",
 )
-with st.container(border=True):
-    st.markdown(
-        "#### :red[:material/block: Not a medical device]\n"
-        "HyperFusion Studio is a research and teaching tool. Its models were "
-        "trained on synthetic data only and must never be used to diagnose, screen "
-        "or treat anyone."
-    )
+st.container(border=True).markdown(card.NOT_A_MEDICAL_DEVICE)
 
 engine, metrics, cards = ui.get_engine(), None, {}
 with ui.run_safely("The model files"):
-    metrics = modelcard.load_metrics()
+    metrics = measured.load_metrics()
     for task in ("ad", "brain-age"):
         for name in engine.model_names(task):
-            label = f"{modelcard.model_label(task, name)} ({task})"
-            cards[label] = modelcard.ensemble_cards(engine.checkpoints(task, name))
+            label = f"{measured.model_label(task, name)} ({task})"
+            cards[label] = card.ensemble_cards(engine.checkpoints(task, name))
 trained = bool(cards) and all(c.get("trained") for e in cards.values() for c in e)
 if not trained or metrics is None:
     st.warning(
@@ -39,15 +34,15 @@ if not trained or metrics is None:
 
 with ui.run_safely("The data"):
     st.header("Data")
-    st.markdown(modelcard.DATA_DESCRIPTION)
+    st.markdown(card.DATA_DESCRIPTION)
     all_cards = [c for e in cards.values() for c in e]
     left, right = st.columns([3, 2], gap="large")
-    cohort = modelcard.cohort_table(metrics, all_cards)
+    cohort = card.cohort_table(metrics, all_cards)
     left.table(cohort.set_index("item"))
-    counts = modelcard.class_counts(metrics, all_cards)
+    counts = card.class_counts(metrics, all_cards)
     with right:
         if counts is None:
-            counts = modelcard.design_class_fractions()
+            counts = card.design_class_fractions()
             st.caption("Class proportions: the generator's design target.")
         else:
             st.caption("Class proportions in the AD cohort.")
@@ -59,22 +54,22 @@ with ui.run_safely("The training"):
         "One row per model: the ensemble's seeds, its size and input grid, and the "
         "settings recorded in its checkpoint cards."
     )
-    training = modelcard.training_table(cards)
+    training = card.training_table(cards)
     st.dataframe(training, hide_index=True, height="content", key="card_train")
 
 with ui.run_safely("The metrics"):
     st.header("Metrics")
     if metrics is None:
-        st.info(modelcard.NO_METRICS, icon=":material/hourglass_empty:")
+        st.info(measured.NO_METRICS, icon=":material/hourglass_empty:")
     for task, title in (("ad", "CN / MCI / AD"), ("brain-age", "Brain age")):
-        table = modelcard.metrics_table(metrics, task)
+        table = measured.metrics_table(metrics, task)
         st.markdown(f"**{title}**")
         if len(table):
-            shown = modelcard.format_metrics_table(table, task)
+            shown = measured.format_metrics_table(table, task)
             st.dataframe(shown, hide_index=True, key=f"card_metrics_{task}")
         else:
             st.caption("Not measured yet.")
-    checks = modelcard.acceptance_table(metrics)
+    checks = measured.acceptance_table(metrics)
     if len(checks):
         st.markdown("**Acceptance checks** (the targets set for the shipped models)")
         st.dataframe(checks, hide_index=True, key="card_checks")
@@ -84,36 +79,34 @@ with ui.run_safely("The metrics"):
         ad_models,
         default=["hyperfusion", "image-only"],
         max_selections=3,
-        format_func=lambda n: modelcard.model_label("ad", n),
+        format_func=lambda n: measured.model_label("ad", n),
         key="card_models",
         help="Confusion matrices count test subjects, pooled over a model's seeds.",
     )
-    matrices = {n: modelcard.confusion_matrix(metrics, n) for n in pick}
+    matrices = {n: measured.confusion_matrix(metrics, n) for n in pick}
     cols = st.columns(max(len(pick), 1))
     for col, (name, found) in zip(cols, matrices.items(), strict=False):
         with col:
-            label = modelcard.model_label("ad", name)
+            label = measured.model_label("ad", name)
             if found is None:
                 st.info(f"{label}: no confusion matrix recorded yet.")
             else:
                 fig = charts.confusion_figure(found[0], found[1], title=label)
                 ui.chart(fig, key=f"card_cm_{name}")
-    curves = modelcard.reliability_curves(metrics, pick)
+    curves = measured.reliability_curves(metrics, pick)
     plot, text = st.columns([3, 2], gap="large", vertical_alignment="center")
     if curves:
         with plot:
             ui.chart(charts.reliability_figure(curves), key="card_reliability")
     else:
         plot.info("Reliability diagram: no calibration bins recorded yet.")
-    text.markdown(modelcard.RELIABILITY_HELP)
+    text.markdown(card.RELIABILITY_HELP)
 
 with ui.run_safely("Intended use"):
     st.header("Intended use and limits")
-    st.markdown(modelcard.INTENDED_USE)
+    st.markdown(card.INTENDED_USE)
 
 with ui.run_safely("The preprocessing contract"):
     st.header("Preprocessing contract for uploads")
-    contract = modelcard.preprocessing_contract(
-        engine.grid("ad"), engine.grid("brain-age")
-    )
-    st.markdown(modelcard.contract_markdown(contract))
+    contract = card.preprocessing_contract(engine.grid("ad"), engine.grid("brain-age"))
+    st.markdown(card.contract_markdown(contract))

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from torch import nn
 
-from hyperfusion import modelcard
 from hyperfusion.config import AD_DEMO, BRAIN_AGE_DEMO
 from hyperfusion.data import qc
 from hyperfusion.errors import WeightsError
+from hyperfusion.modelcard import card, compare, measured
 from hyperfusion.models.registry import MODEL_NAMES
 
 CM = [[40, 8, 2], [6, 50, 9], [1, 4, 15]]
@@ -50,16 +50,16 @@ METRICS = {
 
 
 def test_missing_metrics_file_means_no_trained_weights(tmp_path, monkeypatch):
-    assert modelcard.load_metrics(tmp_path / "metrics.json") is None
-    monkeypatch.setattr(modelcard, "METRICS_PATH", tmp_path / "absent.json")
-    assert modelcard.load_metrics() is None  # the default is read at call time
-    assert "No trained weights yet" in modelcard.NO_METRICS
+    assert measured.load_metrics(tmp_path / "metrics.json") is None
+    monkeypatch.setattr(measured, "METRICS_PATH", tmp_path / "absent.json")
+    assert measured.load_metrics() is None  # the default is read at call time
+    assert "No trained weights yet" in measured.NO_METRICS
 
 
 def test_metrics_file_round_trips(tmp_path):
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps(METRICS))
-    assert modelcard.load_metrics(path) == METRICS
+    assert measured.load_metrics(path) == METRICS
 
 
 @pytest.mark.parametrize("text", ["{not json", "[1, 2]"])
@@ -67,40 +67,40 @@ def test_unreadable_metrics_file_raises_a_weights_error(tmp_path, text):
     path = tmp_path / "metrics.json"
     path.write_text(text)
     with pytest.raises(WeightsError, match="metrics.json"):
-        modelcard.load_metrics(path)
+        measured.load_metrics(path)
 
 
 def test_task_blocks_accept_spelling_variants_and_a_models_level():
-    assert set(modelcard.task_metrics(METRICS, "brain-age")) == {"hyperfusion"}
+    assert set(measured.task_metrics(METRICS, "brain-age")) == {"hyperfusion"}
     nested = {"ad": {"models": {"daft": {"mean": {}}}, "note": "x"}}
-    assert list(modelcard.task_metrics(nested, "ad")) == ["daft"]
-    assert modelcard.task_metrics(None, "ad") == {}
-    assert modelcard.task_metrics({"ad": "garbage"}, "ad") == {}
+    assert list(measured.task_metrics(nested, "ad")) == ["daft"]
+    assert measured.task_metrics(None, "ad") == {}
+    assert measured.task_metrics({"ad": "garbage"}, "ad") == {}
 
 
 def test_metric_values_read_every_layout_and_alias():
     ad = METRICS["ad"]
-    assert modelcard.metric_value(ad["film"], "balanced_accuracy") == (0.68, 0.02)
-    assert modelcard.metric_value(ad["film"], "macro_f1") == (0.65, None)
-    assert modelcard.metric_value(ad["hyperfusion"], "balanced_accuracy") == (
+    assert measured.metric_value(ad["film"], "balanced_accuracy") == (0.68, 0.02)
+    assert measured.metric_value(ad["film"], "macro_f1") == (0.65, None)
+    assert measured.metric_value(ad["hyperfusion"], "balanced_accuracy") == (
         0.71,
         0.015,
     )
-    assert modelcard.metric_value(ad["hyperfusion"], "ece") == (0.05, None)
+    assert measured.metric_value(ad["hyperfusion"], "ece") == (0.05, None)
     brain = METRICS["brain_age"]["hyperfusion"]
-    assert modelcard.metric_value(brain, "bias_slope") == (-0.2, None)
-    assert modelcard.metric_value({"mae": "n/a", "r2": True}, "mae") == (None, None)
-    assert modelcard.metric_value({"mae": float("nan")}, "mae") == (None, None)
+    assert measured.metric_value(brain, "bias_slope") == (-0.2, None)
+    assert measured.metric_value({"mae": "n/a", "r2": True}, "mae") == (None, None)
+    assert measured.metric_value({"mae": float("nan")}, "mae") == (None, None)
 
 
 def test_metrics_table_follows_the_registry_order_and_keeps_unknown_models():
-    table = modelcard.metrics_table(METRICS, "ad")
+    table = measured.metrics_table(METRICS, "ad")
     assert list(table["model"]) == ["hyperfusion", "film", "my-new-net"]
     assert list(table["label"]) == ["HyperFusion", "FiLM", "my-new-net"]
     film = table.set_index("model").loc["film"]
     assert film["balanced_accuracy"] == 0.68 and film["n_seeds"] == 3
     assert np.isnan(film["macro_auc"]) and np.isnan(film["macro_f1_sd"])
-    text = modelcard.format_metrics_table(table, "ad").set_index("model")
+    text = measured.format_metrics_table(table, "ad").set_index("model")
     assert text.loc["HyperFusion", "balanced accuracy"] == "0.710 ± 0.015"
     assert text.loc["FiLM", "macro F1"] == "0.650"
     assert text.loc["FiLM", "macro AUROC"] == "—"
@@ -108,47 +108,47 @@ def test_metrics_table_follows_the_registry_order_and_keeps_unknown_models():
 
 
 def test_metrics_table_is_empty_but_shaped_without_metrics():
-    table = modelcard.metrics_table(None, "brain-age")
+    table = measured.metrics_table(None, "brain-age")
     assert table.empty and {"mae", "mae_sd", "r2"} <= set(table.columns)
 
 
 def test_confusion_matrix_is_found_pooled_or_refused():
-    matrix, classes = modelcard.confusion_matrix(METRICS, "film")
+    matrix, classes = measured.confusion_matrix(METRICS, "film")
     np.testing.assert_array_equal(matrix, CM)
     assert classes == ("CN", "MCI", "AD")
-    assert modelcard.confusion_matrix(METRICS, "hyperfusion") is None
+    assert measured.confusion_matrix(METRICS, "hyperfusion") is None
     labelled = {
         "ad": {"x": {"confusion": {"labels": ["a", "b"], "matrix": [[1, 2], [3, 4]]}}}
     }
-    assert modelcard.confusion_matrix(labelled, "x")[1] == ("a", "b")
+    assert measured.confusion_matrix(labelled, "x")[1] == ("a", "b")
     per_seed = {
         "ad": {"x": {"seeds": [{"confusion_matrix": CM}, {"confusion_matrix": CM}]}}
     }
     np.testing.assert_array_equal(
-        modelcard.confusion_matrix(per_seed, "x")[0], 2 * np.array(CM)
+        measured.confusion_matrix(per_seed, "x")[0], 2 * np.array(CM)
     )
     nested = {"ad": {"x": {"ensemble": {"confusion_matrix": CM}}}}
-    assert modelcard.confusion_matrix(nested, "x") is not None
+    assert measured.confusion_matrix(nested, "x") is not None
     for bad in ([[1, 2], [3, 4]], [[1, 2, "x"]] * 3, "oops", [[1, 2, None]] * 3):
         assert (
-            modelcard.confusion_matrix({"ad": {"x": {"confusion_matrix": bad}}}, "x")
+            measured.confusion_matrix({"ad": {"x": {"confusion_matrix": bad}}}, "x")
             is None
         )
 
 
 def test_reliability_bins_accept_lists_or_columns_and_drop_empty_bins():
-    bins = modelcard.reliability_bins(METRICS, "hyperfusion")
+    bins = measured.reliability_bins(METRICS, "hyperfusion")
     assert list(bins.columns) == ["confidence", "accuracy", "count"]
     assert list(bins["confidence"]) == [0.5, 0.9]  # the empty 0.7 bin is dropped
     columns = {
         "calibration": {"mean_predicted": [0.2, 0.8], "fraction_positive": [0.1, 0.9]}
     }
-    bins = modelcard.reliability_bins({"ad": {"x": columns}}, "x")
+    bins = measured.reliability_bins({"ad": {"x": columns}}, "x")
     assert list(bins["accuracy"]) == [0.1, 0.9] and "count" not in bins
-    assert modelcard.reliability_bins(METRICS, "film") is None
+    assert measured.reliability_bins(METRICS, "film") is None
     odd = {"ad": {"x": {"reliability": [{"p": 0.3}]}}}
-    assert modelcard.reliability_bins(odd, "x") is None
-    curves = modelcard.reliability_curves(METRICS, ["film", "hyperfusion"])
+    assert measured.reliability_bins(odd, "x") is None
+    curves = measured.reliability_curves(METRICS, ["film", "hyperfusion"])
     assert list(curves) == ["HyperFusion"]  # labelled; FiLM recorded no bins
 
 
@@ -184,49 +184,49 @@ EVALUATED = {
 
 
 def test_the_evaluation_layout_is_read():
-    ad = modelcard.metrics_table(EVALUATED, "ad").set_index("model")
+    ad = measured.metrics_table(EVALUATED, "ad").set_index("model")
     assert ad.loc["hyperfusion", "balanced_accuracy"] == 0.7
     assert ad.loc["hyperfusion", "ece_sd"] == 0.005
     assert ad.loc["hyperfusion", "n_seeds"] == 2  # counted from the seeds
-    brain = modelcard.metrics_table(EVALUATED, "brain-age")
+    brain = measured.metrics_table(EVALUATED, "brain-age")
     assert brain.loc[0, "mae"] == 5.1 and brain.loc[0, "label"] == "Image only"
-    pooled, _ = modelcard.confusion_matrix(EVALUATED, "hyperfusion")
+    pooled, _ = measured.confusion_matrix(EVALUATED, "hyperfusion")
     np.testing.assert_array_equal(pooled, 2 * np.array(CM))  # summed over seeds
-    cohort = dict(modelcard.cohort_table(EVALUATED).values)
+    cohort = dict(card.cohort_table(EVALUATED).values)
     assert cohort["note"].startswith("SYNTHETIC data")
     assert cohort["ad: n test"] == "300"
     assert cohort["brain-age: description"] == "SYNTHETIC ageing cohort"
 
 
 def test_acceptance_checks_are_listed_with_units():
-    table = modelcard.acceptance_table(EVALUATED)
+    table = measured.acceptance_table(EVALUATED)
     assert list(table["value"]) == ["6.5 points", "—"]
     assert list(table["passed"]) == [True, False]
-    assert modelcard.acceptance_table(None).empty
+    assert measured.acceptance_table(None).empty
 
 
 # Cohort and training ---------------------------------------------------------------
 
 
 def test_class_counts_sum_the_splits_or_take_the_whole_cohort():
-    assert modelcard.class_counts(METRICS) == {"CN": 420.0, "MCI": 576.0, "AD": 204.0}
+    assert card.class_counts(METRICS) == {"CN": 420.0, "MCI": 576.0, "AD": 204.0}
     whole = {"cohort": {"classes": {"CN": 5, "MCI": 6, "AD": 7}, "splits": METRICS}}
-    assert modelcard.class_counts(whole) == {"CN": 5.0, "MCI": 6.0, "AD": 7.0}
-    card = {"task": "ad", "trained_on": {"dx_counts": {"CN": 1, "MCI": 2, "AD": 3}}}
-    assert modelcard.class_counts(None, [card]) == {"CN": 1.0, "MCI": 2.0, "AD": 3.0}
-    assert modelcard.class_counts(None, [{"task": "ad", "trained_on": {}}]) is None
+    assert card.class_counts(whole) == {"CN": 5.0, "MCI": 6.0, "AD": 7.0}
+    ad_card = {"task": "ad", "trained_on": {"dx_counts": {"CN": 1, "MCI": 2, "AD": 3}}}
+    assert card.class_counts(None, [ad_card]) == {"CN": 1.0, "MCI": 2.0, "AD": 3.0}
+    assert card.class_counts(None, [{"task": "ad", "trained_on": {}}]) is None
 
 
 def test_class_counts_fall_back_to_the_cohort_on_disk(tmp_path):
     folder = tmp_path / "ad-cohort"
     folder.mkdir()
     (folder / "ehr.csv").write_text("PTID,DX\nA,CN\nB,MCI\nC,MCI\nD,AD\n")
-    card = {"task": "ad", "trained_on": {"cohort": "ad-cohort", "n_train": 3}}
-    counts = modelcard.class_counts(None, [card], cohorts_dir=tmp_path)
+    ad_card = {"task": "ad", "trained_on": {"cohort": "ad-cohort", "n_train": 3}}
+    counts = card.class_counts(None, [ad_card], cohorts_dir=tmp_path)
     assert counts == {"CN": 1.0, "MCI": 2.0, "AD": 1.0}
     gone = {"task": "ad", "trained_on": {"cohort": "elsewhere"}}
-    assert modelcard.class_counts(None, [gone], cohorts_dir=tmp_path) is None
-    assert sum(modelcard.design_class_fractions().values()) == pytest.approx(1.0)
+    assert card.class_counts(None, [gone], cohorts_dir=tmp_path) is None
+    assert sum(card.design_class_fractions().values()) == pytest.approx(1.0)
 
 
 def test_cohort_table_flattens_metrics_and_cards_without_duplicates():
@@ -242,17 +242,17 @@ def test_cohort_table_flattens_metrics_and_cards_without_duplicates():
         {"task": "ad", "trained_on": {"n_train": 999}},  # a second seed: skipped
         {"task": "brain-age", "trained_on": {"ages": [20, 90]}},
     ]
-    table = modelcard.cohort_table(METRICS, cards)
+    table = card.cohort_table(METRICS, cards)
     items = dict(zip(table["item"], table["value"], strict=True))
     assert items["description"] == "synthetic, seed 0"
     assert items["splits / train / CN"] == "350"
     assert items["ad: n train"] == "1000" and items["brain-age: ages"] == "20, 90"
     assert "ad: cohort" not in items  # same text as the description
     assert "ad: test ptids sha256" not in items  # hashes are left out
-    assert len(modelcard.cohort_table(None, [])) == 0
+    assert len(card.cohort_table(None, [])) == 0
 
 
-def card(seed: int, epochs_run: int) -> dict:
+def trained_card(seed: int, epochs_run: int) -> dict:
     """A checkpoint card as training writes it."""
     return {
         "trained": True,
@@ -270,8 +270,12 @@ def card(seed: int, epochs_run: int) -> dict:
 
 def test_training_table_reads_settings_from_the_cards():
     old = {"trained": False, "seed": 0, "trained_on": {"train_config": {"epochs": 5}}}
-    table = modelcard.training_table(
-        {"FiLM (ad)": [card(0, 12), card(1, 15)], "Old (ad)": [old], "None": []}
+    table = card.training_table(
+        {
+            "FiLM (ad)": [trained_card(0, 12), trained_card(1, 15)],
+            "Old (ad)": [old],
+            "None": [],
+        }
     )
     film = table.set_index("model").loc["FiLM (ad)"]
     assert film["trained"] == "yes" and film["seeds"] == "0, 1"
@@ -290,14 +294,14 @@ def test_training_table_reads_settings_from_the_cards():
 
 def test_training_table_keeps_unknown_settings_when_none_is_curated():
     odd = {"seed": 0, "settings": {"optimiser": "sgd"}}
-    table = modelcard.training_table({"X": [odd]})
+    table = card.training_table({"X": [odd]})
     assert table.loc[0, "optimiser"] == "sgd"
 
 
 def test_ensemble_cards_count_parameters_of_placeholders():
     linear = SimpleNamespace(card={"seed": 0}, model=nn.Linear(3, 2))
     known = SimpleNamespace(card={"n_parameters": 7}, model=nn.Linear(3, 2))
-    cards = modelcard.ensemble_cards([linear, known])
+    cards = card.ensemble_cards([linear, known])
     assert [c["n_parameters"] for c in cards] == [8, 7]
     assert "n_parameters" not in linear.card  # the checkpoint's card is untouched
 
@@ -316,7 +320,7 @@ def prediction(cn: float, mci: float, ad: float, sd: float = 0.0) -> dict:
 
 
 def test_catalogue_lists_every_registered_ad_model():
-    cat = modelcard.model_catalogue("ad")
+    cat = compare.model_catalogue("ad")
     assert list(cat["model"]) == list(MODEL_NAMES["ad"])
     row = cat.set_index("model").loc["tabular-only"]
     assert not row["uses image"] and row["uses EHR"]
@@ -324,7 +328,7 @@ def test_catalogue_lists_every_registered_ad_model():
 
 
 def test_predictions_table_has_one_row_per_model():
-    table = modelcard.predictions_table(
+    table = compare.predictions_table(
         {
             "hyperfusion": prediction(0.2, 0.5, 0.3, 0.01),
             "daft": prediction(0.6, 0.3, 0.1),
@@ -346,7 +350,7 @@ def test_missing_table_measures_shift_and_uncertainty_change():
         "film": prediction(0.3, 0.5, 0.2, 0.04),
         "concat": prediction(0.2, 0.5, 0.3),
     }
-    table = modelcard.missing_table(full, hidden).set_index("label")
+    table = compare.missing_table(full, hidden).set_index("label")
     assert table.loc["FiLM", "diagnosis"] == "CN → MCI"
     assert table.loc["FiLM", "shift"] == pytest.approx(0.3)  # total variation
     assert table.loc["FiLM", "Δ sd"] == pytest.approx(0.03)
@@ -357,7 +361,7 @@ def test_missing_table_measures_shift_and_uncertainty_change():
 
 def test_with_unknown_sets_fields_to_none_without_touching_the_record():
     record = {"AGE": 70.0, "FDG": 1.2, "ABETA": 800.0}
-    hidden = modelcard.with_unknown(record, ["FDG", "AV45"])
+    hidden = compare.with_unknown(record, ["FDG", "AV45"])
     assert hidden == {"AGE": 70.0, "FDG": None, "ABETA": 800.0, "AV45": None}
     assert record["FDG"] == 1.2
 
@@ -366,7 +370,7 @@ def test_with_unknown_sets_fields_to_none_without_touching_the_record():
 
 
 def test_contract_states_the_grids_and_the_qc_thresholds_in_force():
-    contract = modelcard.preprocessing_contract(AD_DEMO.grid, BRAIN_AGE_DEMO.grid)
+    contract = card.preprocessing_contract(AD_DEMO.grid, BRAIN_AGE_DEMO.grid)
     text = dict(zip(contract["step"], contract["contract"], strict=True))
     assert {"file", "space", "voxel size", "quality check", "intensities"} <= set(text)
     assert "48 × 32 × 24 at 3 mm" in text["AD input"]
@@ -376,5 +380,5 @@ def test_contract_states_the_grids_and_the_qc_thresholds_in_force():
     assert f"{qc.MAX_VOXEL_MM:g} mm" in text["voxel size"]
     assert "skull-stripped" in text["space"].lower() and "MNI152" in text["space"]
     assert "z-scored" in text["intensities"]
-    markdown = modelcard.contract_markdown(contract)
+    markdown = card.contract_markdown(contract)
     assert markdown.count("\n- ") == len(contract) - 1

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from hyperfusion import modelcard
+from hyperfusion.modelcard import measured
 from hyperfusion.models.registry import MODEL_NAMES, REGISTRY
 from tests.app.conftest import APP, TIMEOUT, figures
 
@@ -38,7 +38,7 @@ def fusion(tmp_path_factory) -> Iterator[tuple[AppTest, pytest.MonkeyPatch]]:
     path = tmp_path_factory.mktemp("weights") / "metrics.json"
     path.write_text(json.dumps(METRICS))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(modelcard, "METRICS_PATH", path)
+        mp.setattr(measured, "METRICS_PATH", path)
         at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
         yield at.switch_page(FUSION).run(), mp
 
@@ -81,7 +81,7 @@ def test_measured_metrics_come_from_metrics_json(fusion):
     shown = dict(zip(table["model"], table["balanced accuracy"], strict=True))
     assert shown == {"HyperFusion": "0.710 ± 0.020", "Image only": "0.580 ± 0.030"}
     assert frame(at, "MAE (years)")["MAE (years)"].tolist() == ["4.60 ± 0.20"]
-    mp.setattr(modelcard, "METRICS_PATH", modelcard.METRICS_PATH.parent / "none.json")
+    mp.setattr(measured, "METRICS_PATH", measured.METRICS_PATH.parent / "none.json")
     at.run()
     assert_clean(at)
     assert any("No trained weights yet" in el.value for el in at.info)

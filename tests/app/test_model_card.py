@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from hyperfusion import modelcard
+from hyperfusion.modelcard import measured
 from tests.app.conftest import APP, TIMEOUT, figures
 
 MODEL_CARD = "pages/5_Model_card.py"
@@ -50,7 +50,7 @@ pytestmark = pytest.mark.slow
 
 def run_card(path) -> AppTest:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(modelcard, "METRICS_PATH", path)
+        mp.setattr(measured, "METRICS_PATH", path)
         at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
         return at.switch_page(MODEL_CARD).run()
 
@@ -78,7 +78,7 @@ def assert_complete(at: AppTest) -> None:
 def test_without_trained_metrics_every_section_says_so(tmp_path):
     at = run_card(tmp_path / "metrics.json")
     assert_complete(at)
-    assert any(modelcard.NO_METRICS in el.value for el in at.info)
+    assert any(measured.NO_METRICS in el.value for el in at.info)
     assert any("No trained weights yet" in el.value for el in at.warning)
     assert any("no confusion matrix recorded yet" in el.value for el in at.info)
     training = next(el.value for el in at.dataframe if "input grid" in el.value)

@@ -1,0 +1,355 @@
+"""The model card's descriptive parts: the cohort, the class proportions, the
+training settings recorded in the checkpoint cards, the preprocessing contract for
+uploads, and the card's fixed texts (data, intended use and limits)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hyperfusion.config import AD_CLASSES, MRI_LIMITS, Grid
+from hyperfusion.data import qc
+from hyperfusion.modelcard.measured import finite_number
+from hyperfusion.models.checkpoint import WEIGHTS_DIR
+from hyperfusion.synth.config import AD_MODEL
+
+COHORTS_DIR = WEIGHTS_DIR.parent / "cohorts"
+_SPLITS = ("train", "training", "val", "valid", "validation", "test")
+_HIDDEN_KEYS = ("sha256", "path")  # card / cohort items too long or private to show
+
+
+def _scalar_items(
+    data: Mapping[str, Any], prefix: str = ""
+) -> Iterable[tuple[str, str]]:
+    """Flatten a nested dict into ``("a / b", "value")`` pairs of short values."""
+    for key, value in data.items():
+        name = f"{prefix}{str(key).replace('_', ' ')}"
+        if isinstance(value, Mapping):
+            yield from _scalar_items(value, f"{name} / ")
+        elif isinstance(value, list | tuple):
+            if len(value) <= 8 and all(
+                not isinstance(v, Mapping | list) for v in value
+            ):
+                yield name, ", ".join(str(v) for v in value)
+        elif value is not None:
+            yield name, f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _shown(items: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in items if not any(h in k for h in _HIDDEN_KEYS)]
+
+
+def cohort_table(
+    metrics: Mapping[str, Any] | None, cards: Sequence[Mapping[str, Any]] = ()
+) -> pd.DataFrame:
+    """What the shipped models were trained on: ``item`` / ``value`` rows from
+    ``metrics.json`` (``label``, ``cohort``, ``cohorts`` per task) and the cards'
+    ``trained_on`` (first card per task); hashes and paths left out, repeated
+    values dropped."""
+    metrics = metrics or {}
+    rows: list[tuple[str, str]] = []
+    if isinstance(metrics.get("label"), str):
+        rows.append(("note", metrics["label"]))
+    cohort = metrics.get("cohort")
+    if isinstance(cohort, Mapping):
+        rows += _shown(_scalar_items(cohort))
+    elif isinstance(cohort, str):
+        rows.append(("description", cohort))
+    per_task = metrics.get("cohorts")
+    if isinstance(per_task, Mapping):
+        for task, info in per_task.items():
+            if isinstance(info, Mapping):
+                rows += [(f"{task}: {k}", v) for k, v in _shown(_scalar_items(info))]
+    seen_tasks: set[str] = set()
+    for card in cards:
+        task = str(card.get("task", ""))
+        trained_on = card.get("trained_on")
+        if task in seen_tasks or not isinstance(trained_on, Mapping):
+            continue
+        seen_tasks.add(task)
+        rows += [(f"{task}: {k}", v) for k, v in _shown(_scalar_items(trained_on))]
+    df = pd.DataFrame(rows, columns=["item", "value"])
+    df = df.drop_duplicates(subset="item", keep="first")
+    return df.drop_duplicates(subset="value", keep="first").reset_index(drop=True)
+
+
+def _class_dicts(data: object, path: tuple[str, ...] = ()) -> Iterable[tuple]:
+    if isinstance(data, Mapping):
+        if set(AD_CLASSES) <= set(data) and all(
+            finite_number(data[c]) is not None for c in AD_CLASSES
+        ):
+            yield path, {c: float(data[c]) for c in AD_CLASSES}
+            return
+        for key, value in data.items():
+            yield from _class_dicts(value, (*path, str(key).lower()))
+
+
+def class_counts(
+    metrics: Mapping[str, Any] | None,
+    cards: Sequence[Mapping[str, Any]] = (),
+    cohorts_dir: Path | None = None,
+) -> dict[str, float] | None:
+    """Subjects per diagnosis in the AD cohort.
+
+    From ``metrics.json``'s ``cohort`` / ``cohorts`` or the AD cards'
+    ``trained_on`` (a ``{"CN": n, "MCI": n, "AD": n}`` dict anywhere inside;
+    per-split dicts are summed), else from the ``DX`` column of the cohort the
+    cards name, when it is on disk (``cohorts_dir``, default ``cohorts/``).
+    ``None`` when nothing is recorded.
+    """
+    metrics = metrics or {}
+    sources: list[object] = [metrics.get("cohort"), metrics.get("cohorts")]
+    sources += [c.get("trained_on") for c in cards if c.get("task") == "ad"]
+    for source in sources:
+        found = list(_class_dicts(source))
+        if not found:
+            continue
+        whole = [d for p, d in found if not any(s in _SPLITS for s in p)]
+        if whole:
+            return whole[0]
+        total = dict.fromkeys(AD_CLASSES, 0.0)
+        for _, counts in found:
+            for c in AD_CLASSES:
+                total[c] += counts[c]
+        return total
+    return _counts_on_disk(cards, COHORTS_DIR if cohorts_dir is None else cohorts_dir)
+
+
+def _counts_on_disk(
+    cards: Sequence[Mapping[str, Any]], root: Path
+) -> dict[str, float] | None:
+    for card in cards:
+        trained_on = card.get("trained_on")
+        name = trained_on.get("cohort") if isinstance(trained_on, Mapping) else None
+        if card.get("task") != "ad" or not isinstance(name, str):
+            continue
+        csv = Path(root) / Path(name).name / "ehr.csv"
+        if csv.is_file():
+            try:
+                dx = pd.read_csv(csv, usecols=["DX"])["DX"].value_counts()
+            except (OSError, ValueError):
+                return None
+            return {c: float(dx.get(c, 0)) for c in AD_CLASSES}
+    return None
+
+
+def design_class_fractions() -> dict[str, float]:
+    """The synthetic generator's target CN / MCI / AD fractions.
+
+    >>> design_class_fractions()
+    {'CN': 0.35, 'MCI': 0.48, 'AD': 0.17}
+    """
+    return dict(zip(AD_CLASSES, AD_MODEL.dx_fractions, strict=True))
+
+
+_TRAINING_KEYS = ("training", "train_config", "train", "settings", "hyperparameters")
+# Settings shown (flattened key → column), in order; others are left out when any
+# of these is present.
+TRAINING_COLUMNS: dict[str, str] = {
+    "epochs": "max epochs",
+    "epochs run": "epochs run",
+    "best epoch": "best epoch",
+    "batch size": "batch",
+    "lr": "learning rate",
+    "weight decay": "weight decay",
+    "patience": "patience",
+    "class weights": "class weights",
+    "selection": "model selection",
+    "device": "device",
+    "time s": "time (s)",
+}
+
+
+def _settings(card: Mapping[str, Any]) -> dict[str, str]:
+    """A card's training settings, flattened (``train_config / lr`` → ``lr``)."""
+    places = [card, card.get("trained_on") or {}]
+    for place in places:
+        if not isinstance(place, Mapping):
+            continue
+        found = next(
+            (place[k] for k in _TRAINING_KEYS if isinstance(place.get(k), Mapping)),
+            None,
+        )
+        if found is not None:
+            return {k.split(" / ")[-1]: v for k, v in _scalar_items(found)}
+    return {}
+
+
+def training_table(cards: Mapping[str, Sequence[Mapping[str, Any]]]) -> pd.DataFrame:
+    """One row per model: trained or not, seeds, parameters, input grid and the
+    training settings its cards record (:data:`TRAINING_COLUMNS`; values that
+    differ between seeds are listed per seed).
+
+    Args:
+        cards: model label → the cards of its ensemble (one per seed).
+    """
+    rows = []
+    for label, ensemble in cards.items():
+        if not ensemble:
+            continue
+        card = ensemble[0]
+        grid = (card.get("config") or {}).get("grid") or {}
+        row: dict[str, Any] = {
+            "model": label,
+            "trained": "yes" if all(c.get("trained") for c in ensemble) else "NO",
+            "seeds": ", ".join(str(c.get("seed", "?")) for c in ensemble),
+            "parameters": f"{card['n_parameters']:,}"
+            if "n_parameters" in card
+            else "—",
+            "input grid": _grid_text(grid),
+        }
+        settings = [_settings(c) for c in ensemble]
+        keys = list(dict.fromkeys(k for s in settings for k in s))
+        if any(k in TRAINING_COLUMNS for k in keys):
+            keys = [k for k in TRAINING_COLUMNS if k in keys]
+        for key in keys:
+            values = list(dict.fromkeys(s.get(key, "—") for s in settings))
+            row[TRAINING_COLUMNS.get(key, key)] = ", ".join(values)
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("—") if rows else pd.DataFrame(columns=["model"])
+
+
+def ensemble_cards(checkpoints: Sequence[Any]) -> list[dict[str, Any]]:
+    """The cards of an ensemble's checkpoints, with ``n_parameters`` counted from
+    the model where the card lacks it (untrained placeholders)."""
+    cards = []
+    for ckpt in checkpoints:
+        card = dict(ckpt.card)
+        if "n_parameters" not in card:
+            card["n_parameters"] = sum(p.numel() for p in ckpt.model.parameters())
+        cards.append(card)
+    return cards
+
+
+def _grid_text(grid: Mapping[str, Any]) -> str:
+    shape, voxel = grid.get("shape"), grid.get("voxel_mm")
+    if not shape or voxel is None:
+        return "—"
+    return f"{' × '.join(str(s) for s in shape)} at {voxel:g} mm"
+
+
+# Preprocessing contract ------------------------------------------------------------
+
+
+def preprocessing_contract(ad_grid: Grid, brain_age_grid: Grid) -> pd.DataFrame:
+    """What an uploaded MRI must be and what the app does to it (``step`` /
+    ``contract`` rows), with the QC thresholds and model grids in force."""
+    half = ad_grid.hemisphere()
+    mb = MRI_LIMITS.max_file_bytes // 1024**2
+    rows = [
+        (
+            "file",
+            "One 3D T1-weighted volume, NIfTI-1 or NIfTI-2 (.nii or .nii.gz), at most "
+            f"{mb} MB and {MRI_LIMITS.max_dim} voxels per side. Uploads stay in memory;"
+            " header text fields are dropped.",
+        ),
+        (
+            "space",
+            "Skull-stripped and already registered to MNI152 (ICBM 2009, as "
+            "nilearn ships it). The app reorients to RAS but does not skull-strip or "
+            "register: resampling is not registration.",
+        ),
+        (
+            "voxel size",
+            f"Up to {qc.MAX_VOXEL_MM:g} mm (ideally 1 mm isotropic), at most "
+            f"{qc.MAX_ANISOTROPY:g}× anisotropic, axes within "
+            f"{qc.MAX_OBLIQUITY_DEG:g}° of the world axes.",
+        ),
+        (
+            "quality check",
+            "Compared with the MNI152 template: correlation inside the brain mask ≥ "
+            f"{qc.MIN_CORRELATION:g}; at least {qc.MIN_FOV_COVERAGE:.0%} of the "
+            f"template brain in the field of view; at most {qc.MAX_OUTSIDE_BRAIN:.0%}"
+            " of the signal more than 6 mm outside the brain (skull-stripped); axes "
+            "not permuted. A failed check is shown as a warning beside every "
+            "prediction.",
+        ),
+        (
+            "AD input",
+            f"Linear resampling onto a {_grid_text(_grid_dict(ad_grid))} box around "
+            "both hippocampi, split at the midline into two "
+            f"{' × '.join(map(str, half.shape))} halves (the left mirrored); both "
+            "halves are predicted and their logits averaged.",
+        ),
+        (
+            "brain-age input",
+            "Linear resampling of the whole brain onto a "
+            f"{_grid_text(_grid_dict(brain_age_grid))} grid.",
+        ),
+        (
+            "intensities",
+            "Non-finite voxels become 0; each model input is z-scored over its "
+            "non-zero (brain) voxels, background stays 0. Absolute intensity scale "
+            "does not matter; skull, neck or background signal does.",
+        ),
+    ]
+    return pd.DataFrame(rows, columns=["step", "contract"])
+
+
+def contract_markdown(contract: pd.DataFrame) -> str:
+    """:func:`preprocessing_contract` as a Markdown list (long text stays whole)."""
+    return "\n".join(f"- **{r.step}**: {r.contract}" for r in contract.itertuples())
+
+
+def _grid_dict(grid: Grid) -> dict[str, Any]:
+    return {"shape": grid.shape, "voxel_mm": grid.voxel_mm}
+
+
+NOT_A_MEDICAL_DEVICE = (
+    "#### :red[:material/block: Not a medical device]\n"
+    "HyperFusion Studio is a research and teaching tool. Its models were trained on "
+    "synthetic data only and must never be used to diagnose, screen or treat anyone."
+)
+DATA_DESCRIPTION = (
+    "The shipped weights were trained on a **synthetic** cohort (no real patient "
+    "data: ADNI and UK Biobank forbid redistribution), generated by "
+    "`python -m hyperfusion.synth` from a known causal model on nilearn's MNI152 "
+    "templates. Age, sex, education and APOE4 drive amyloid; amyloid drives tau; an "
+    "independent non-amyloid process adds neurodegeneration N; cognition "
+    "C = N·(b + c·amyloid) − reserve(education) + noise sets CN / MCI / AD. The EHR "
+    "is measured from these latent variables in ADNIMERGE units with ADNI-like "
+    "missingness (CSF 50 %, amyloid PET 50 %, FDG 40 %, APOE4 9 %); the image "
+    "shows N as medial-temporal atrophy, which ageing mimics. So neither modality "
+    "alone suffices, by construction. The brain-age cohort is healthy subjects aged "
+    "20–90 with sex-dependent ageing."
+)
+RELIABILITY_HELP = (
+    "**Reading the reliability diagram.** Test subjects are binned by the "
+    "probability the model gave its predicted class (its confidence); each point "
+    "is one bin, sized by its subjects. On the dashed diagonal the model is right "
+    "as often as it claims; below it, overconfident. ECE in the table is the "
+    "subjects-weighted mean distance from the diagonal."
+)
+INTENDED_USE = (
+    "- **Intended use:** teaching and research: seeing how a hypernetwork and "
+    "classic fusion strategies combine an MRI with EHR data, and exploring what-if "
+    "changes.\n"
+    "- **Not intended for:** diagnosis, prognosis, screening, triage or any decision "
+    "about a person. The models have never seen a real patient.\n"
+    "- **Limits:** synthetic anatomy and disease effects (hippocampal and "
+    "ventricular change only); small demo networks at coarse resolution (CPU "
+    "training); metrics are on a held-out part of the same synthetic cohort and do "
+    "not transfer to real scans; inputs outside the preprocessing contract give "
+    "meaningless numbers; ensemble spread is over training seeds only and "
+    "understates the true uncertainty."
+)
+
+
+__all__ = [
+    "COHORTS_DIR",
+    "DATA_DESCRIPTION",
+    "INTENDED_USE",
+    "NOT_A_MEDICAL_DEVICE",
+    "RELIABILITY_HELP",
+    "TRAINING_COLUMNS",
+    "class_counts",
+    "cohort_table",
+    "contract_markdown",
+    "design_class_fractions",
+    "ensemble_cards",
+    "preprocessing_contract",
+    "training_table",
+]
