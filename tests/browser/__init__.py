@@ -1,0 +1,1 @@
+"""Browser tests: the Streamlit app served for real and driven by chromium."""

@@ -1,0 +1,296 @@
+"""Fixtures and helpers for the browser tests.
+
+A real ``streamlit run app.py`` server (its own process group, killed at teardown)
+and Debian's chromium driven by Playwright. Playwright never downloads a browser
+here: without ``/usr/bin/chromium`` every browser test is skipped (``make test``
+installs it, so CI runs them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1600, "height": 1000}
+HEALTH_TIMEOUT_S = 60.0
+# The CPU is shared (2 cores, sometimes a training job beside us): the first paint
+# imports torch and loads the models, which took up to ~30 s here.
+FIRST_PAINT_MS = 120_000
+RERUN_MS = 120_000
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+
+APP = '[data-testid="stApp"]'
+NAV_LINKS = '[data-testid="stSidebarNav"] a'
+EXCEPTION = '[data-testid="stException"]'
+ERROR = '[data-testid="stAlertContentError"]'
+_STATE = f"document.querySelector('{APP}')?.getAttribute('data-test-script-state')"
+
+# Arms a MutationObserver on the app's script state; window.__hfRan turns true
+# once a rerun has been seen running (the old value of a change is "running").
+_ARM = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  window.__hfRan = false;
+  if (window.__hfObserver) window.__hfObserver.disconnect();
+  window.__hfObserver = new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.oldValue === 'running'
+          || app.getAttribute('data-test-script-state') === 'running') {
+        window.__hfRan = true;
+      }
+    }
+  });
+  window.__hfObserver.observe(app, {
+    attributes: true, attributeOldValue: true,
+    attributeFilter: ['data-test-script-state'],
+  });
+}"""
+_RERUN_DONE = f"() => window.__hfRan === true && {_STATE} === 'notRunning'"
+
+# Everything drawn: the script is idle, no spinner, no stale (greyed-out) element,
+# every image loaded and every plotly chart drawn.
+_RENDERED = f"""() => {{
+  if ({_STATE} !== 'notRunning') return false;
+  if (document.querySelector('[data-testid="stSpinner"]')) return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  for (const img of document.querySelectorAll('[data-testid="stMain"] img')) {{
+    if (!img.complete) return false;
+  }}
+  for (const el of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {{
+    if (!el.querySelector('.main-svg')) return false;
+  }}
+  return true;
+}}"""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+            return resp.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium, or a clean skip when it is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def app_url(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of ``streamlit run app.py`` on a free local port, healthy.
+
+    The server runs in its own process group, which is killed at teardown.
+    """
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    streamlit = REPO_ROOT / ".venv" / "bin" / "streamlit"
+    command = [
+        str(streamlit) if streamlit.exists() else "streamlit",
+        "run",
+        "app.py",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + HEALTH_TIMEOUT_S
+        while not _healthy(url):
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited early:\n{log_path.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"streamlit not healthy after {HEALTH_TIMEOUT_S:.0f} s:\n"
+                    f"{log_path.read_text()[-3000:]}"
+                )
+            time.sleep(0.25)
+        yield url
+    finally:
+        _kill_group(proc)
+
+
+def _kill_group(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM the server's process group, then SIGKILL whatever is left."""
+    for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: Path) -> Iterator[Any]:
+    """Playwright's chromium: Debian's binary, headless, no network extras."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any, app_url: str) -> Iterator[Any]:
+    """A fresh browser context (so a fresh Streamlit session) on the Patient page,
+    at 1600x1000, after its first run has rendered."""
+    context = browser.new_context(viewport=VIEWPORT)
+    tab = context.new_page()
+    tab.set_default_timeout(RERUN_MS)
+    try:
+        tab.goto(app_url, wait_until="domcontentloaded")
+        tab.wait_for_selector('[data-testid="stMetric"]', timeout=FIRST_PAINT_MS)
+        wait_rendered(tab, FIRST_PAINT_MS)
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where page screenshots go: docs/screenshots only with HF_UPDATE_SCREENSHOTS=1,
+    a temporary folder otherwise (tests never write into the repository)."""
+    if os.environ.get("HF_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
+# Helpers ----------------------------------------------------------------------------
+
+
+# What is still pending, for the message of a timed-out wait.
+_PENDING = f"""() => ({{
+  url: location.href,
+  scriptState: {_STATE},
+  rerunSeen: window.__hfRan,
+  spinners: document.querySelectorAll('[data-testid="stSpinner"]').length,
+  stale: Array.from(document.querySelectorAll('[data-stale="true"]'),
+    (e) => e.getAttribute('data-testid')).slice(0, 5),
+  images: Array.from(document.querySelectorAll('[data-testid="stMain"] img'))
+    .filter((i) => !i.complete).length,
+  charts: Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+    .filter((c) => !c.querySelector('.main-svg')).length,
+}})"""
+
+
+def _wait(page: Any, condition: str, timeout_ms: int) -> None:
+    """``page.wait_for_function`` whose timeout says what was still pending."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(condition, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        pending = page.evaluate(_PENDING)
+        raise AssertionError(
+            f"page not ready after {timeout_ms / 1000:.0f} s: {pending}"
+        ) from None
+
+
+def wait_rendered(page: Any, timeout_ms: int = RERUN_MS) -> None:
+    """Wait until the script is idle and every element, image and chart is drawn."""
+    _wait(page, _RENDERED, timeout_ms)
+
+
+@contextlib.contextmanager
+def rerun(page: Any, timeout_ms: int = RERUN_MS) -> Iterator[None]:
+    """Wait, after the body's action, for the rerun it triggers to finish.
+
+    Waiting for ``notRunning`` alone is racy (it can return before the rerun
+    starts): a MutationObserver armed before the action records the ``running``
+    state, and the wait ends once it was seen and the script is idle again.
+    """
+    page.evaluate(_ARM)
+    yield
+    _wait(page, _RERUN_DONE, timeout_ms)
+    wait_rendered(page, timeout_ms)
+
+
+def nav_links(page: Any) -> dict[str, Any]:
+    """The sidebar's page links by their visible text."""
+    links = page.locator(NAV_LINKS)
+    return {link.inner_text().strip(): link for link in links.all()}
+
+
+def go_to(page: Any, label: str) -> None:
+    """Visit a page through its sidebar link (same Streamlit session) and wait
+    until it has rendered."""
+    link = nav_links(page)[label]
+    with rerun(page):
+        link.click()
+
+
+def exceptions(page: Any) -> list[str]:
+    """The text of every exception element on the page."""
+    return [e.inner_text() for e in page.locator(EXCEPTION).all()]
+
+
+def errors(page: Any) -> list[str]:
+    """The text of every error box (st.error) on the page."""
+    return [e.inner_text().strip() for e in page.locator(ERROR).all()]
+
+
+def full_page_screenshot(page: Any, path: Path) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside ``stMain``, so the
+    viewport is stretched to its content for the shot, then restored."""
+    height = int(
+        page.evaluate(
+            "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
+        )
+    )
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(height, 600)})
+    try:
+        page.wait_for_timeout(800)  # charts relayout to the new size
+        wait_rendered(page)
+        page.screenshot(path=str(path), full_page=True, animations="disabled")
+    finally:
+        page.set_viewport_size(VIEWPORT)
