@@ -230,6 +230,9 @@ def aggregate(entries: list[dict[str, Any]]) -> dict[str, Any]:
     for key in keys:
         if key != "n":
             out[key] = _mean_sd([e["test"].get(key) for e in entries])
+    out["training"] = {
+        key: _mean_sd([e.get(key) for e in entries]) for key in ("epochs_run", "time_s")
+    }
     loc = [e["localisation"] for e in entries if e.get("localisation", {}).get("n")]
     if loc:
         out["localisation"] = {
@@ -383,13 +386,24 @@ def results_markdown(report: dict[str, Any]) -> str:
         if not models:
             continue
         lines += [f"## {title}", "", "Mean ± sd over training seeds (test split).", ""]
-        header = ["Model", "Seeds", *(label for _, label in columns)]
+        header = [
+            "Model",
+            "Seeds",
+            *(label for _, label in columns),
+            "Epochs",
+            "Train time (min)",
+        ]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for name, entry in models.items():
             agg = entry["aggregate"]
             digits = 2 if task == "brain-age" else 3
             cells = [name, str(len(entry["seeds"]))]
             cells += [_fmt(agg.get(key), digits) for key, _ in columns]
+            train = agg.get("training", {})
+            minutes = train.get("time_s", {})
+            if minutes.get("mean") is not None:
+                minutes = {k: v / 60 for k, v in minutes.items() if k != "n"}
+            cells += [_fmt(train.get("epochs_run"), 1), _fmt(minutes, 1)]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     loc = report["models"].get("ad", {}).get("hyperfusion", {}).get("aggregate", {})

@@ -93,6 +93,8 @@ def test_evaluate_refuses_a_cohort_the_weights_were_not_trained_on(
         str(weights),
         "--out",
         str(tmp_path / "m.json"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
         "--quiet",
     ]
     assert main(argv) == 2
