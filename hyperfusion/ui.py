@@ -225,8 +225,12 @@ def _value_widget(
 # Page furniture --------------------------------------------------------------------
 
 
-def page_header(title: str, caption: str | None = None) -> None:
-    """Page config, title, optional caption, the disclaimer and the sidebar."""
+def page_header(
+    title: str, caption: str | None = None, models_of: tuple[str, ...] = ()
+) -> None:
+    """Page config, title, optional caption, the disclaimer, the untrained-weights
+    warning (for the HyperFusion models, or every model of the ``models_of``
+    tasks) and the sidebar."""
     with contextlib.suppress(st.errors.StreamlitAPIException):
         st.set_page_config(page_title=f"{title} · HyperFusion Studio", layout="wide")
     init_state()
@@ -234,7 +238,7 @@ def page_header(title: str, caption: str | None = None) -> None:
     if caption:
         st.caption(caption)
     disclaimer()
-    untrained_banner()
+    untrained_banner(models_of)
     sidebar_summary()
 
 
@@ -243,15 +247,31 @@ def disclaimer() -> None:
     st.info(DISCLAIMER, icon="ℹ️")
 
 
-def untrained_banner() -> None:
-    """A loud warning while the shipped weights are untrained placeholders."""
+def untrained_banner(models_of: tuple[str, ...] = ()) -> None:
+    """A loud warning while models run on untrained placeholder weights, naming
+    them when only some do. Checks the HyperFusion AD and brain-age models, or
+    every model of the ``models_of`` tasks."""
+    from hyperfusion.modelcard.card import untrained_notice
+
     engine = get_engine()
-    if not (engine.is_trained("ad") and engine.is_trained("brain-age")):
-        st.warning(
-            "UNTRAINED weights: no trained checkpoints are installed, so every "
-            "prediction on this page is meaningless.",
-            icon="⚠️",
-        )
+    models = [(t, n) for t in models_of for n in engine.model_names(t)] or [
+        ("ad", "hyperfusion"),
+        ("brain-age", "hyperfusion"),
+    ]
+    untrained = [(t, n) for t, n in models if not _is_trained(engine, t, n)]
+    notice = untrained_notice(untrained, len(models))
+    if notice:
+        st.warning(notice, icon="⚠️")
+
+
+def _is_trained(engine: Any, task: str, name: str) -> bool:
+    """Whether trained weights back a model; a checkpoint that cannot be read (yet:
+    training may be writing it) counts as untrained, and the page shows its error
+    where it uses the model."""
+    try:
+        return bool(engine.is_trained(task, name))
+    except HyperFusionError:
+        return False
 
 
 @contextlib.contextmanager
@@ -438,7 +458,7 @@ def device_badge(prediction: Any) -> None:
 
 def prediction_summary(prediction: Any) -> None:
     """Brain age, its gap to the entered age, and the CN / MCI / AD chart."""
-    from hyperfusion.viz.charts import probability_bars
+    from hyperfusion.viz.charts import probability_bars, spread_label
 
     n_ba = prediction.n_seeds.get("brain-age", 1)
     sd = prediction.brain_age_sd
@@ -464,14 +484,12 @@ def prediction_summary(prediction: Any) -> None:
         delta_color="off",
         delta_arrow="off",
     )
+    n_ad = prediction.n_seeds.get("ad", 1)
     chart(
-        probability_bars(
-            prediction.probabilities,
-            prediction.probabilities_sd,
-            prediction.n_seeds.get("ad", 1),
-        ),
+        probability_bars(prediction.probabilities, prediction.probabilities_sd, n_ad),
         key="probabilities",
     )
+    st.caption(spread_label(n_ad))
     device_badge(prediction)
 
 
@@ -718,20 +736,27 @@ def sidebar_summary() -> None:
 
 
 def probability_table(table: Any, key: str, label: str = "model") -> None:
-    """A table of class probabilities: CN / MCI / AD as bars, their ``*_sd`` joined
-    into one "sd" column, other float columns with 3 decimals, and the ``label``
+    """A table of class probabilities: CN / MCI / AD as bars in percent with one
+    decimal (values ×100, so every row reads ``34.8%``, never ``34.77%`` beside
+    ``36.1%``), their ``*_sd`` joined into one "sd" column in percent (a dash for
+    a model with one seed), other float columns with 3 decimals, and the ``label``
     column titled ``label``."""
     classes = ("CN", "MCI", "AD")
     sds = [f"{c}_sd" for c in classes]
+    table = table.copy()
     if set(sds) <= set(table.columns):
-        spread = table[sds].apply(lambda r: " / ".join(f"{v:.3f}" for v in r), axis=1)
+        spread = table[sds].apply(lambda r: " / ".join(f"{v:.1%}" for v in r), axis=1)
+        if "seeds" in table.columns:  # one seed: no spread measured, not zero
+            spread[table["seeds"] <= 1] = "— (one seed)"
         table = table.drop(columns=sds)
         table.insert(table.columns.get_loc("AD") + 1, "sd (CN / MCI / AD)", spread)
+    shown = [c for c in classes if c in table.columns]
+    table[shown] = table[shown].astype(float) * 100
     bars = {
         c: st.column_config.ProgressColumn(
-            c, format="percent", min_value=0, max_value=1
+            c, format="%.1f%%", min_value=0, max_value=100
         )
-        for c in classes
+        for c in shown
     }
     numbers = {
         c: st.column_config.NumberColumn(format="%.3f")

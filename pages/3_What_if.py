@@ -8,6 +8,7 @@ import streamlit as st
 from hyperfusion import ui
 from hyperfusion.data.ehr import FIELD_BY_NAME, INPUT_FIELDS
 from hyperfusion.viz import whatif
+from hyperfusion.viz.charts import spread_label
 
 ui.page_header(
     "What if",
@@ -37,13 +38,8 @@ with ui.run_safely("The sweep"):
     n_seeds = len(engine.checkpoints("ad"))
     note.caption(
         f"{len(values)} values of {field.label} in one batched pass "
-        f"({timer.ms:.0f} ms). "
-        + (
-            f"Bands: ±1 SD over {n_seeds} training seeds. "
-            if n_seeds > 1
-            else "One untrained model: no spread to show. "
-        )
-        + "The dotted line marks the current value."
+        f"({timer.ms:.0f} ms). {spread_label(n_seeds, 'Bands')} "
+        "The dotted line marks the current value."
     )
     ui.chart(whatif.sweep_figure(sweep, field, record.get(name)), key="whatif_sweep")
     with st.expander("Sweep values as a table"):

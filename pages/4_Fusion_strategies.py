@@ -20,6 +20,7 @@ ui.page_header(
     "Fusion strategies",
     "Seven ways to combine a brain MRI with a health record, from stacking them as "
     "image channels to letting the record write the image network's weights.",
+    models_of=("ad",),
 )
 engine, record, image = ui.get_engine(), ui.current_ehr(), None
 with ui.run_safely("The MRI"):
@@ -54,7 +55,12 @@ with ui.run_safely("Every model on this patient"):
     table = compare.predictions_table(full)
     ui.probability_table(table.drop(columns="model"), key="fusion_models")
     ui.chart(charts.model_probabilities_figure(table), key="fusion_models_chart")
-    st.caption("Error bars: ±1 SD over each model's training seeds (none if one).")
+    st.caption(
+        "Error bars: ±1 SD over each model's training seeds; a model with one seed "
+        "has none."
+        if (table["seeds"] > 1).any()
+        else "Every model has a single training seed so far: no spread to show."
+    )
 
 with ui.run_safely("The measured metrics"):
     st.subheader("Measured on the held-out synthetic test set")

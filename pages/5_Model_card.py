@@ -13,6 +13,7 @@ ui.page_header(
     "Model card",
     "What the shipped models are, what they were trained on, how well they do, and "
     "what they must not be used for.",
+    models_of=("ad", "brain-age"),
 )
 st.container(border=True).markdown(card.NOT_A_MEDICAL_DEVICE)
 
@@ -23,30 +24,31 @@ with ui.run_safely("The model files"):
         for name in engine.model_names(task):
             label = f"{measured.model_label(task, name)} ({task})"
             cards[label] = card.ensemble_cards(engine.checkpoints(task, name))
-trained = bool(cards) and all(c.get("trained") for e in cards.values() for c in e)
-if not trained or metrics is None:
-    st.warning(
-        "No trained weights yet: the app runs on untrained placeholders, so the "
-        "sections below show what will appear once training has written the "
-        "checkpoints and `weights/metrics.json`.",
-        icon=":material/hourglass_empty:",
-    )
 
 with ui.run_safely("The data"):
     st.header("Data")
     st.markdown(card.DATA_DESCRIPTION)
     all_cards = [c for e in cards.values() for c in e]
-    left, right = st.columns([3, 2], gap="large")
     cohort = card.cohort_table(metrics, all_cards)
-    left.table(cohort.set_index("item"))
+    left, right = st.columns([3, 2] if len(cohort) else [2, 3], gap="large")
     counts = card.class_counts(metrics, all_cards)
-    with right:
+    with right if len(cohort) else left:
         if counts is None:
             counts = card.design_class_fractions()
             st.caption("Class proportions: the generator's design target.")
         else:
             st.caption("Class proportions in the AD cohort.")
         ui.chart(charts.class_proportions_figure(counts), key="card_classes")
+    with left if len(cohort) else right:
+        if len(cohort):
+            st.table(cohort.set_index("item").rename_axis(None))
+            if note := card.cohort_note(metrics):
+                st.caption(note)
+        else:
+            st.caption(
+                "No training cohort recorded yet: its size and splits appear here "
+                "once a model has been trained."
+            )
 
 with ui.run_safely("The training"):
     st.header("Training")
@@ -60,14 +62,15 @@ with ui.run_safely("The training"):
 with ui.run_safely("The metrics"):
     st.header("Metrics")
     if metrics is None:
-        st.info(measured.NO_METRICS, icon=":material/hourglass_empty:")
+        st.caption(measured.NO_METRICS)
     for task, title in (("ad", "CN / MCI / AD"), ("brain-age", "Brain age")):
         table = measured.metrics_table(metrics, task)
-        st.markdown(f"**{title}**")
         if len(table):
+            st.markdown(f"**{title}**")
             shown = measured.format_metrics_table(table, task)
             st.dataframe(shown, hide_index=True, key=f"card_metrics_{task}")
-        else:
+        elif metrics is not None:
+            st.markdown(f"**{title}**")
             st.caption("Not measured yet.")
     checks = measured.acceptance_table(metrics)
     if len(checks):

@@ -53,7 +53,8 @@ def test_missing_metrics_file_means_no_trained_weights(tmp_path, monkeypatch):
     assert measured.load_metrics(tmp_path / "metrics.json") is None
     monkeypatch.setattr(measured, "METRICS_PATH", tmp_path / "absent.json")
     assert measured.load_metrics() is None  # the default is read at call time
-    assert "No trained weights yet" in measured.NO_METRICS
+    assert measured.NO_METRICS.startswith("Not measured yet")
+    assert "weights/metrics.json" in measured.NO_METRICS
 
 
 def test_metrics_file_round_trips(tmp_path):
@@ -192,10 +193,10 @@ def test_the_evaluation_layout_is_read():
     assert brain.loc[0, "mae"] == 5.1 and brain.loc[0, "label"] == "Image only"
     pooled, _ = measured.confusion_matrix(EVALUATED, "hyperfusion")
     np.testing.assert_array_equal(pooled, 2 * np.array(CM))  # summed over seeds
-    cohort = dict(card.cohort_table(EVALUATED).values)
-    assert cohort["note"].startswith("SYNTHETIC data")
-    assert cohort["ad: n test"] == "300"
-    assert cohort["brain-age: description"] == "SYNTHETIC ageing cohort"
+    cohort = card.cohort_table(EVALUATED).set_index("item")
+    assert card.cohort_note(EVALUATED).startswith("SYNTHETIC data")
+    assert cohort.loc["Test subjects", "CN / MCI / AD models"] == "300"
+    assert cohort.loc["Cohort", "Brain-age models"] == "SYNTHETIC ageing cohort"
 
 
 def test_acceptance_checks_are_listed_with_units():
@@ -229,27 +230,68 @@ def test_class_counts_fall_back_to_the_cohort_on_disk(tmp_path):
     assert sum(card.design_class_fractions().values()) == pytest.approx(1.0)
 
 
-def test_cohort_table_flattens_metrics_and_cards_without_duplicates():
+def test_cohort_table_labels_rows_in_words_without_duplicates():
+    # Regression: rows read "ad: description", raw keys with a task prefix.
     cards = [
         {
             "task": "ad",
+            "trained": True,
             "trained_on": {
                 "cohort": "synthetic, seed 0",
                 "n_train": 1000,
+                "n_val": 350,  # the same number as another item: kept
                 "test_ptids_sha256": "ab" * 32,
             },
         },
-        {"task": "ad", "trained_on": {"n_train": 999}},  # a second seed: skipped
-        {"task": "brain-age", "trained_on": {"ages": [20, 90]}},
+        {"task": "ad", "trained": True, "trained_on": {"n_train": 999}},  # 2nd seed
+        {"task": "brain-age", "trained": True, "trained_on": {"ages": [20, 90]}},
     ]
-    table = card.cohort_table(METRICS, cards)
-    items = dict(zip(table["item"], table["value"], strict=True))
-    assert items["description"] == "synthetic, seed 0"
-    assert items["splits / train / CN"] == "350"
-    assert items["ad: n train"] == "1000" and items["brain-age: ages"] == "20, 90"
-    assert "ad: cohort" not in items  # same text as the description
-    assert "ad: test ptids sha256" not in items  # hashes are left out
+    table = card.cohort_table(METRICS, cards).set_index("item")
+    assert list(table.columns) == ["CN / MCI / AD models", "Brain-age models"]
+    ad, brain = table["CN / MCI / AD models"], table["Brain-age models"]
+    assert ad["Cohort"] == "synthetic, seed 0"
+    assert ad["Splits / train / CN"] == "350" and ad["Validation subjects"] == "350"
+    assert ad["Training subjects"] == "1000" and brain["Ages"] == "20, 90"
+    assert brain["Cohort"] == "—"
+    assert "Cohort folder" not in table.index  # same text as the cohort
+    assert not any("sha256" in i.lower() for i in table.index)  # hashes left out
+    assert not any(":" in i or "_" in i for i in table.index)  # words, not keys
+    first = ["Cohort", "Training subjects", "Validation subjects"]
+    assert list(table.index[:3]) == first
     assert len(card.cohort_table(None, [])) == 0
+
+
+def test_untrained_placeholders_record_no_cohort():
+    untrained = {
+        "task": "ad",
+        "trained": False,
+        "trained_on": {"description": "UNTRAINED: random weights, no training data"},
+    }
+    assert card.cohort_table(None, [untrained]).empty  # the page hides the table
+    trained = {
+        "task": "brain-age",
+        "trained": True,
+        "trained_on": {"description": "ageing", "synthetic": True, "n_test": 5},
+    }
+    table = card.cohort_table(None, [untrained, trained])
+    assert list(table.columns) == ["item", "Brain-age models"]
+    assert dict(table.values) == {
+        "Cohort": "ageing",
+        "Synthetic data": "yes",
+        "Test subjects": "5",
+    }
+
+
+def test_the_untrained_notice_fits_none_some_or_all_untrained():
+    assert card.untrained_notice([], 3) is None
+    every = card.untrained_notice([("ad", "hyperfusion"), ("brain-age", "x")], 2)
+    assert every.startswith("UNTRAINED weights")
+    some = card.untrained_notice(
+        [("ad", "film"), ("ad", "daft"), ("brain-age", "hyperfusion")], 12
+    )
+    assert some.startswith("Some models still run on untrained placeholder weights")
+    assert some.endswith("CN / MCI / AD: FiLM, DAFT; brain age: HyperFusion.")
+    assert "no trained checkpoints" not in some
 
 
 def trained_card(seed: int, epochs_run: int) -> dict:

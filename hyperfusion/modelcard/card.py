@@ -12,7 +12,7 @@ import pandas as pd
 
 from hyperfusion.config import AD_CLASSES, MRI_LIMITS, Grid
 from hyperfusion.data import qc
-from hyperfusion.modelcard.measured import finite_number
+from hyperfusion.modelcard.measured import finite_number, model_label
 from hyperfusion.models.checkpoint import WEIGHTS_DIR
 from hyperfusion.synth.config import AD_MODEL
 
@@ -42,38 +42,129 @@ def _shown(items: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in items if not any(h in k for h in _HIDDEN_KEYS)]
 
 
+TASK_TITLES: dict[str, str] = {
+    "ad": "CN / MCI / AD models",
+    "brain-age": "Brain-age models",
+}
+# Cohort keys as training and evaluation record them (flattened, ``_`` as spaces),
+# in words and in the order shown.
+COHORT_ITEMS: dict[str, str] = {
+    "description": "Cohort",
+    "synthetic": "Synthetic data",
+    "n subjects": "Subjects",
+    "n train": "Training subjects",
+    "n val": "Validation subjects",
+    "n test": "Test subjects",
+    "cohort seed": "Generator seed",
+    "split seed": "Split seed",
+    "cohort": "Cohort folder",
+}
+_COHORT = COHORT_ITEMS["description"]
+_YES_NO = {"True": "yes", "False": "no"}
+
+
+def _cohort_rows(info: object) -> dict[str, str]:
+    """One recorded cohort as ``{item in words: value}``: known keys by
+    :data:`COHORT_ITEMS`, others capitalised (``"Splits / train / CN"``); hashes and
+    paths left out, booleans as yes / no."""
+    if isinstance(info, str):
+        return {_COHORT: info}
+    if not isinstance(info, Mapping):
+        return {}
+    rows: dict[str, str] = {}
+    for key, value in _shown(_scalar_items(info)):
+        words = COHORT_ITEMS.get(key) or key[:1].upper() + key[1:]
+        rows.setdefault(words, _YES_NO.get(value, value))
+    return rows
+
+
 def cohort_table(
     metrics: Mapping[str, Any] | None, cards: Sequence[Mapping[str, Any]] = ()
 ) -> pd.DataFrame:
-    """What the shipped models were trained on: ``item`` / ``value`` rows from
-    ``metrics.json`` (``label``, ``cohort``, ``cohorts`` per task) and the cards'
-    ``trained_on`` (first card per task); hashes and paths left out, repeated
-    values dropped."""
+    """What the shipped models were trained on, in words: an ``item`` column
+    (``"Training subjects"``...) and one column per task with a recorded cohort
+    (:data:`TASK_TITLES`; ``"—"`` where a task lacks an item).
+
+    Sources, first wins per item: ``metrics.json``'s ``cohorts`` per task (and a
+    legacy top-level ``cohort``, taken as the AD cohort), then the ``trained_on``
+    of the first *trained* card per task. Untrained placeholders record no cohort,
+    so the table is empty (no rows) until a model has been trained.
+    """
     metrics = metrics or {}
-    rows: list[tuple[str, str]] = []
-    if isinstance(metrics.get("label"), str):
-        rows.append(("note", metrics["label"]))
-    cohort = metrics.get("cohort")
-    if isinstance(cohort, Mapping):
-        rows += _shown(_scalar_items(cohort))
-    elif isinstance(cohort, str):
-        rows.append(("description", cohort))
-    per_task = metrics.get("cohorts")
-    if isinstance(per_task, Mapping):
-        for task, info in per_task.items():
-            if isinstance(info, Mapping):
-                rows += [(f"{task}: {k}", v) for k, v in _shown(_scalar_items(info))]
-    seen_tasks: set[str] = set()
+    per_task: dict[str, dict[str, str]] = {}
+
+    def add(task: str, info: object) -> None:
+        found = per_task.setdefault(task, {})
+        for item, value in _cohort_rows(info).items():
+            if item == _COHORT or value != found.get(_COHORT):  # no repeated text
+                found.setdefault(item, value)
+
+    add("ad", metrics.get("cohort"))
+    recorded = metrics.get("cohorts")
+    for task, info in (recorded if isinstance(recorded, Mapping) else {}).items():
+        add(str(task), info)
+    seen: set[str] = set()
     for card in cards:
         task = str(card.get("task", ""))
-        trained_on = card.get("trained_on")
-        if task in seen_tasks or not isinstance(trained_on, Mapping):
+        if task in seen or not card.get("trained"):
             continue
-        seen_tasks.add(task)
-        rows += [(f"{task}: {k}", v) for k, v in _shown(_scalar_items(trained_on))]
-    df = pd.DataFrame(rows, columns=["item", "value"])
-    df = df.drop_duplicates(subset="item", keep="first")
-    return df.drop_duplicates(subset="value", keep="first").reset_index(drop=True)
+        seen.add(task)
+        add(task, card.get("trained_on"))
+    per_task = {t: rows for t, rows in per_task.items() if rows}
+    known = list(COHORT_ITEMS.values())
+    items = list(dict.fromkeys(i for rows in per_task.values() for i in rows))
+    items = [i for i in known if i in items] + [i for i in items if i not in known]
+    table = {"item": items}
+    for task, rows in per_task.items():
+        table[TASK_TITLES.get(task, task)] = [rows.get(i, "—") for i in items]
+    return pd.DataFrame(table)
+
+
+def cohort_note(metrics: Mapping[str, Any] | None) -> str | None:
+    """The note ``metrics.json`` carries about its data (its ``label``), if any.
+
+    >>> cohort_note({"label": "SYNTHETIC data"}), cohort_note(None)
+    ('SYNTHETIC data', None)
+    """
+    label = (metrics or {}).get("label")
+    return label if isinstance(label, str) else None
+
+
+def untrained_notice(untrained: Sequence[tuple[str, str]], n_models: int) -> str | None:
+    """The warning while models run on untrained placeholder weights.
+
+    Args:
+        untrained: ``(task, name)`` of the untrained models among those shown.
+        n_models: how many models are shown.
+
+    Returns:
+        ``None`` when every model is trained; one text when none is; otherwise the
+        untrained models by name, grouped by task.
+
+    >>> untrained_notice([], 2) is None
+    True
+    >>> untrained_notice([("brain-age", "hyperfusion")], 2)
+    'Some models still run on untrained placeholder weights, so their predictions \
+are meaningless: brain age: HyperFusion.'
+    """
+    if not untrained:
+        return None
+    if len(untrained) >= n_models:
+        return (
+            "UNTRAINED weights: no trained checkpoints yet, so the models here run "
+            "on untrained placeholder weights and every prediction is meaningless."
+        )
+    tasks = {"ad": "CN / MCI / AD", "brain-age": "brain age"}
+    groups: dict[str, list[str]] = {}
+    for task, name in untrained:
+        groups.setdefault(task, []).append(model_label(task, name))
+    listed = "; ".join(
+        f"{tasks.get(task, task)}: {', '.join(names)}" for task, names in groups.items()
+    )
+    return (
+        "Some models still run on untrained placeholder weights, so their "
+        f"predictions are meaningless: {listed}."
+    )
 
 
 def _class_dicts(data: object, path: tuple[str, ...] = ()) -> Iterable[tuple]:
@@ -343,13 +434,17 @@ __all__ = [
     "DATA_DESCRIPTION",
     "INTENDED_USE",
     "NOT_A_MEDICAL_DEVICE",
+    "COHORT_ITEMS",
     "RELIABILITY_HELP",
+    "TASK_TITLES",
     "TRAINING_COLUMNS",
     "class_counts",
+    "cohort_note",
     "cohort_table",
     "contract_markdown",
     "design_class_fractions",
     "ensemble_cards",
     "preprocessing_contract",
     "training_table",
+    "untrained_notice",
 ]

@@ -60,8 +60,8 @@ METRIC_ALIASES: dict[str, tuple[str, ...]] = {
 }
 CHANCE_BALANCED_ACCURACY = 1 / 3
 NO_METRICS = (
-    "No trained weights yet: metrics appear after training "
-    "(training writes them to `weights/metrics.json`)."
+    "Not measured yet: metrics appear once the trained models have been evaluated "
+    "(`python -m hyperfusion.evaluate` writes them to `weights/metrics.json`)."
 )
 _TASK_KEYS = {"ad": ("ad", "AD"), BRAIN_AGE: (BRAIN_AGE, "brain_age", "brainage")}
 _SD_KEYS = ("sd", "std")

@@ -18,16 +18,35 @@ from hyperfusion.viz import (
     base_layout,
 )
 
+PROBABILITY_TITLE = "Diagnosis probability (CN / MCI / AD)"
+# Short forms of the units attributions come in, for bar labels.
+SHORT_UNITS: dict[str, str] = {"percentage points": "pp", "years": "y"}
 
-def spread_label(n_seeds: int) -> str:
-    """What the error bars mean, in words.
+
+def spread_label(n_seeds: int, what: str = "Error bars") -> str:
+    """What the error bars (or bands) mean, as a sentence for a caption.
 
     >>> spread_label(1)
-    'single untrained model: no spread to show'
+    'A single model (one training seed): no spread to show.'
+    >>> spread_label(3, "Bands")
+    'Bands: ±1 SD over 3 training seeds.'
     """
     if n_seeds <= 1:
-        return "single untrained model: no spread to show"
-    return f"error bars: spread (SD) of {n_seeds} training seeds"
+        return "A single model (one training seed): no spread to show."
+    return f"{what}: ±1 SD over {n_seeds} training seeds."
+
+
+def signed(value: float, decimals: int = 2) -> str:
+    """A signed number with a fixed count of decimals; values that round to zero
+    read ``0.00`` (no sign, never ``-0.00``).
+
+    >>> [signed(v) for v in (-0.504, 0.0478, 0.0, -0.001, 12.0)]
+    ['-0.50', '+0.05', '0.00', '0.00', '+12.00']
+    """
+    rounded = round(float(value), decimals)
+    if rounded == 0:
+        return f"{0.0:.{decimals}f}"
+    return f"{rounded:+.{decimals}f}"
 
 
 def probability_bars(
@@ -38,6 +57,9 @@ def probability_bars(
 ) -> go.Figure:
     """CN / MCI / AD probabilities with the ensemble's spread as error bars.
 
+    The title says what is shown (:data:`PROBABILITY_TITLE`); what the spread means
+    is in the hover text (and :func:`spread_label` gives it for a caption).
+
     Args:
         probabilities: class -> mean probability over the ensemble.
         spread: class -> standard deviation over the ensemble.
@@ -46,6 +68,10 @@ def probability_bars(
     classes = list(probabilities)
     values = [float(probabilities[c]) for c in classes]
     errors = [float(spread.get(c, 0.0)) for c in classes]
+    if n_seeds > 1:
+        hover = f"%{{x}}: %{{y:.1%}} ± %{{customdata:.1%}} (SD of {n_seeds} seeds)"
+    else:
+        hover = "%{x}: %{y:.1%}<br>a single model: no spread to show"
     fig = go.Figure(
         go.Bar(
             x=classes,
@@ -59,13 +85,16 @@ def probability_bars(
                 "thickness": 1.5,
                 "width": 8,
             },
-            text=[f"{v:.0%}" for v in values],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+            customdata=errors,
+            hovertemplate=f"{hover}<extra></extra>",
         )
     )
-    fig.update_layout(**base_layout(height, spread_label(n_seeds)))
+    for cls, value, error in zip(classes, values, errors, strict=True):
+        fig.add_annotation(  # above the error bar, not through it
+            x=cls, y=value + (error if n_seeds > 1 else 0.0), text=f"{value:.0%}",
+            showarrow=False, yanchor="bottom", yshift=2,
+        )  # fmt: skip
+    fig.update_layout(**base_layout(height, PROBABILITY_TITLE))
     fig.update_yaxes(
         title_text="Probability", range=[0, 1.08], tickformat=".0%", gridcolor="#e5e9ec"
     )
@@ -78,15 +107,22 @@ def attribution_bars(
     unit: str,
     target: str,
     height: int | None = None,
+    decimals: int = 2,
 ) -> go.Figure:
     """Horizontal bars: how far each EHR field moved the prediction, and which way.
+
+    Every bar is labelled in one fixed format, e.g. ``"+0.44 pp"`` (see
+    :func:`signed`), so the column of labels reads evenly.
 
     Args:
         attributions: columns ``label`` and ``attribution`` (as from
             ``Engine.ehr_attribution``).
-        unit: the explained output's unit, e.g. ``"probability points"``.
+        unit: the explained output's unit, e.g. ``"percentage points"`` (labels use
+            its short form from :data:`SHORT_UNITS`).
         target: what is explained, e.g. ``"P(AD)"``.
+        decimals: decimals of the bar labels.
     """
+    short = SHORT_UNITS.get(unit, unit)
     df = attributions.assign(size=attributions["attribution"].abs())
     df = df.sort_values("size", ascending=True)
     values = df["attribution"].astype(float).to_numpy()
@@ -97,10 +133,10 @@ def attribution_bars(
             y=df["label"].tolist(),
             orientation="h",
             marker_color=colors,
-            text=[f"{v:+.3g}" for v in values],
+            text=[f"{signed(v, decimals)} {short}" for v in values],
             textposition="outside",
             cliponaxis=False,
-            hovertemplate=f"%{{y}}: %{{x:+.4g}} {unit}<extra></extra>",
+            hovertemplate=f"%{{y}}: %{{x:+.{decimals + 1}f}} {unit}<extra></extra>",
         )
     )
     peak = float(np.abs(values).max()) if values.size else 0.0

@@ -236,22 +236,33 @@ def model_probabilities_figure(table: pd.DataFrame, height: int = 380) -> go.Fig
     """Every model's class probabilities for one patient, grouped by model.
 
     Args:
-        table: one row per model with ``label``, ``CN``, ``MCI``, ``AD`` and their
-            ``*_sd`` (the ensemble's spread; error bars).
+        table: one row per model with ``label``, ``CN``, ``MCI``, ``AD``, their
+            ``*_sd`` (the ensemble's spread; error bars) and optionally ``seeds``
+            (ensemble size: a model with one seed gets no error bar, and a chart
+            where every model has one seed none at all).
         height: figure height in pixels.
     """
+    seeds = table.get("seeds")
+    several = (
+        np.ones(len(table), dtype=bool)
+        if seeds is None
+        else (pd.to_numeric(seeds, errors="coerce").fillna(1) > 1).to_numpy()
+    )
     fig = go.Figure()
     for cls in AD_CLASSES:
         sd = table.get(f"{cls}_sd")
+        error_y = None
+        if sd is not None and several.any():
+            # NaN, not None: plotly.js draws a null error as a zero-height cap.
+            shown = np.where(several, np.asarray(sd, dtype=float), np.nan)
+            error_y = {"type": "data", "array": shown, "color": "#444"}
         fig.add_trace(
             go.Bar(
                 x=table["label"],
                 y=table[cls],
                 name=cls,
                 marker_color=CLASS_COLORS[cls],
-                error_y=None
-                if sd is None
-                else {"type": "data", "array": sd, "color": "#444"},
+                error_y=error_y,
                 hovertemplate=f"%{{x}}: P({cls}) %{{y:.1%}}<extra></extra>",
             )
         )

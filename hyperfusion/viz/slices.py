@@ -121,6 +121,38 @@ def panel_widths(affine: np.ndarray, shape: Sequence[int]) -> list[float]:
     return [spans[PLANE_AXES[p][0]] for p in PLANES]
 
 
+def shared_vertical_span(affine: np.ndarray, shape: Sequence[int]) -> float:
+    """The tallest plane's vertical extent in mm: every panel's vertical range.
+
+    Giving each plane this span (padding the shorter ones below the image) keeps
+    the three plot areas the same height and top, so that images start at one
+    height and the x-axis titles line up.
+
+    Example:
+        >>> shared_vertical_span(np.eye(4), (10, 20, 30))
+        30.0
+    """
+    coords = grid_coordinates(affine, shape)
+    spans = [float(c[-1] - c[0]) + float(affine[i][i]) for i, c in enumerate(coords)]
+    return max(spans[PLANE_AXES[p][1]] for p in PLANES)
+
+
+def nice_ticks(low: float, high: float, most: int = 5) -> list[float]:
+    """Round tick positions inside ``[low, high]``, at most ``most`` + 1 of them.
+
+    Example:
+        >>> nice_ticks(-45.0, 27.0)
+        [-40.0, -20.0, 0.0, 20.0]
+    """
+    span = max(float(high - low), 1e-9)
+    step = next(
+        (s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 500) if span / s <= most),
+        1000,
+    )
+    first = np.ceil(low / step) * step
+    return [float(v) for v in np.arange(first, high + 1e-9, step)]
+
+
 def default_cut(shape: Sequence[int]) -> tuple[int, int, int]:
     """The centre voxel."""
     return tuple(int(n) // 2 for n in shape[:3])  # type: ignore[return-value]
@@ -176,6 +208,7 @@ def orthogonal_slices(
         int(np.clip(c, 0, n - 1)) for c, n in zip(chosen, anatomy.shape, strict=True)
     )
     widths = panel_widths(affine, anatomy.shape)
+    span = shared_vertical_span(affine, anatomy.shape)
     at_mm = [round(float(c[k]), 1) for c, k in zip(coords, cut, strict=True)]
     titles = [
         f"{p.capitalize()} · {AXIS_NAMES[i]} = {at_mm[i]:g} mm"
@@ -226,7 +259,7 @@ def orthogonal_slices(
                 row=1,
                 col=col,
             )
-        _decorate_panel(fig, col, plane, coords, cut, affine)
+        _decorate_panel(fig, col, plane, coords, cut, affine, span)
     layout = base_layout(height)
     layout["margin"] = {"l": 55, "r": 10, "t": 40, "b": 45}
     fig.update_layout(
@@ -263,9 +296,11 @@ def _decorate_panel(
     coords: tuple[np.ndarray, np.ndarray, np.ndarray],
     cut: Sequence[int],
     affine: np.ndarray,
+    span: float,
 ) -> None:
     """Axis titles in mm with directions, square voxels, orientation letters and
-    the crosshair of the other two planes."""
+    the crosshair of the other two planes. The vertical axis shows ``span`` mm
+    (the tallest plane's extent), the image at its top, ticks only beside it."""
     h_axis, v_axis = PLANE_AXES[plane]
     suffix = "" if col == 1 else str(col)
     xref, yref = f"x{suffix}", f"y{suffix}"
@@ -286,7 +321,9 @@ def _decorate_panel(
     )
     fig.update_yaxes(
         title_text=f"{AXIS_NAMES[v_axis]} (mm)  {lo_v} → {hi_v}",
-        range=v_range,
+        range=[v_range[1] - max(span, v_range[1] - v_range[0]), v_range[1]],
+        tickmode="array",
+        tickvals=nice_ticks(*v_range),
         scaleanchor=xref,
         scaleratio=1,
         constrain="domain",

@@ -112,10 +112,35 @@ def _band(
     )
 
 
+def padded_range(
+    values: np.ndarray, pad: float = 5.0, share: float = 0.1
+) -> list[float] | None:
+    """The finite values' range widened on both sides by ``pad`` or ``share`` of
+    the span, whichever is larger (``None`` when there are none), so that no line
+    sits on the edge of its plot.
+
+    >>> padded_range(np.array([11.7, 12.0, np.nan]))
+    [6.7, 17.0]
+    >>> padded_range(np.array([0.0, 100.0]))
+    [-10.0, 110.0]
+    """
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not finite.size:
+        return None
+    low, high = float(finite.min()), float(finite.max())
+    margin = max(pad, share * (high - low))
+    return [round(low - margin, 6), round(high + margin, 6)]
+
+
 def sweep_figure(
-    df: pd.DataFrame, field: EHRField, current: object, height: int = 560
+    df: pd.DataFrame, field: EHRField, current: object, height: int = 600
 ) -> go.Figure:
     """Class probabilities (top) and brain age (bottom, when present) along a sweep.
+
+    The two panels are equally tall; the brain-age axis reaches beyond every value
+    drawn (band and entered-age line included) by 5 years or a tenth of their
+    span (:func:`padded_range`), and starts at 0 for bars.
 
     Args:
         df: ``Engine.sweep`` output: ``value``, ``CN``, ``MCI``, ``AD``, their
@@ -137,7 +162,7 @@ def sweep_figure(
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.1,
-        row_heights=[0.6, 0.4] if has_age else [1.0],
+        row_heights=[0.5, 0.5] if has_age else [1.0],
         subplot_titles=(
             ("Diagnosis probabilities", "Predicted brain age")
             if has_age
@@ -187,6 +212,8 @@ def sweep_figure(
     _mark_current(fig, x, field, current, categorical, rows)
     fig.update_yaxes(title_text="probability", range=[0, 1], tickformat=".0%", row=1)
     fig.update_xaxes(title_text=axis_title(field), row=rows, col=1)
+    if has_age:  # an axis line below the padding, apart from a flat brain age
+        fig.update_xaxes(showline=True, linecolor="#b8c2ca", row=2, col=1)
     fig.update_layout(
         height=height,
         barmode="group",
@@ -247,7 +274,13 @@ def _add_brain_age(
             row=2,
             col=1,
         )
-    fig.update_yaxes(title_text="brain age (years)", row=2, col=1)
+    drawn = [mean - sd, mean + sd]
+    if field.name == "AGE":
+        drawn.append(np.asarray(x, dtype=float))
+    y_range = padded_range(np.concatenate(drawn))
+    if categorical and y_range is not None:
+        y_range = [0.0, y_range[1]]
+    fig.update_yaxes(title_text="brain age (years)", range=y_range, row=2, col=1)
 
 
 def _mark_current(
@@ -479,6 +512,7 @@ __all__ = [
     "axis_title",
     "flip_table",
     "format_value",
+    "padded_range",
     "rgba",
     "scenario_figure",
     "scenario_inputs_table",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -25,6 +27,15 @@ def app() -> AppTest:
 def figures(at: AppTest) -> list[dict[str, Any]]:
     """The plotly figures a run produced, as JSON dicts."""
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def plotly_array(value: object) -> np.ndarray:
+    """A plotly JSON array: a list, or base64 ``{"dtype", "bdata", "shape"}``."""
+    if isinstance(value, dict):
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = [int(n) for n in str(value.get("shape", len(flat))).split(",")]
+        return flat.reshape(shape)
+    return np.asarray(value, dtype=float)
 
 
 def probabilities(at: AppTest) -> list[float]:

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from hyperfusion.modelcard import measured
 from hyperfusion.models.registry import MODEL_NAMES, REGISTRY
-from tests.app.conftest import APP, TIMEOUT, figures
+from tests.app.conftest import APP, TIMEOUT, figures, plotly_array
 
 FUSION = "pages/4_Fusion_strategies.py"
 METRICS = {
@@ -63,7 +63,7 @@ def test_every_ad_model_predicts_the_current_patient(fusion):
     labels = [REGISTRY[("ad", n)].label for n in MODEL_NAMES["ad"]]
     models = frame(at, "stage", "diagnosis", "CN")
     assert list(models["label"]) == labels  # one row per shipped AD model
-    probs = models[["CN", "MCI", "AD"]].to_numpy(float)
+    probs = models[["CN", "MCI", "AD"]].to_numpy(float) / 100  # shown in percent
     np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-3)
     assert list(models["diagnosis"]) == list(
         np.array(["CN", "MCI", "AD"])[probs.argmax(axis=1)]
@@ -71,8 +71,28 @@ def test_every_ad_model_predicts_the_current_patient(fusion):
     bars = next(f for f in figures(at) if f["layout"].get("barmode") == "group")
     assert [t["name"] for t in bars["data"]] == ["CN", "MCI", "AD"]
     assert all(t["x"] == labels for t in bars["data"])
+    # No error bar for a model with a single training seed.
+    several = (models["seeds"] > 1).tolist()
+    for t in bars["data"]:
+        errors = (t.get("error_y") or {}).get("array")
+        shown = [False] * len(labels) if errors is None else plotly_array(errors) >= 0
+        assert list(shown) == several  # NaN (hidden) for one seed
     # Seven strategies with a diagram each, plus the single-modality baselines.
     assert len(at.get("image")) == 7
+
+
+def test_probabilities_read_in_one_fixed_format(fusion):
+    # Regression: format="percent" showed "34.77%" beside "36.1%" in one column.
+    at, _ = fusion
+    shown = [el for el in at.dataframe if "CN" in el.value.columns]
+    assert len(shown) == 3  # every model, fields hidden, without the image
+    for el in shown:
+        config = json.loads(el.proto.columns)
+        for cls in ("CN", "MCI", "AD"):
+            kind = config[cls]["type_config"]
+            assert kind["format"] == "%.1f%%" and kind["max_value"] == 100
+        probs = el.value[["CN", "MCI", "AD"]].to_numpy(float)
+        np.testing.assert_allclose(probs.sum(axis=1), 100, atol=0.1)
 
 
 def test_measured_metrics_come_from_metrics_json(fusion):
@@ -84,7 +104,7 @@ def test_measured_metrics_come_from_metrics_json(fusion):
     mp.setattr(measured, "METRICS_PATH", measured.METRICS_PATH.parent / "none.json")
     at.run()
     assert_clean(at)
-    assert any("No trained weights yet" in el.value for el in at.info)
+    assert any(measured.NO_METRICS in el.value for el in at.info)
     assert not any("balanced accuracy" in el.value.columns for el in at.dataframe)
 
 

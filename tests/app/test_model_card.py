@@ -3,15 +3,16 @@ not-a-medical-device statement is prominent, and recorded metrics are drawn."""
 
 from __future__ import annotations
 
-import base64
 import json
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from hyperfusion.modelcard import measured
-from tests.app.conftest import APP, TIMEOUT, figures
+from hyperfusion.modelcard import card, measured
+from hyperfusion.models.checkpoint import WEIGHTS_DIR, find_cards
+from hyperfusion.models.registry import MODEL_NAMES
+from tests.app.conftest import APP, TIMEOUT, figures, plotly_array
 
 MODEL_CARD = "pages/5_Model_card.py"
 SECTIONS = [
@@ -55,15 +56,6 @@ def run_card(path) -> AppTest:
         return at.switch_page(MODEL_CARD).run()
 
 
-def plotly_array(value: object) -> np.ndarray:
-    """A plotly JSON array: a list, or base64 ``{"dtype", "bdata", "shape"}``."""
-    if isinstance(value, dict):
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = [int(n) for n in str(value.get("shape", len(flat))).split(",")]
-        return flat.reshape(shape)
-    return np.asarray(value, dtype=float)
-
-
 def assert_complete(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -75,11 +67,34 @@ def assert_complete(at: AppTest) -> None:
     assert "skull-stripped" in text.lower() and "z-scored" in text  # the contract
 
 
+def expected_untrained_notice() -> str | None:
+    """The banner the installed weights call for (every model on the card)."""
+    models = [(t, n) for t in ("ad", "brain-age") for n in MODEL_NAMES[t]]
+    untrained = [
+        (t, n)
+        for t, n in models
+        if not all(
+            json.loads(p.read_text()).get("trained")
+            for p in find_cards(WEIGHTS_DIR, t, n)
+        )
+        or not find_cards(WEIGHTS_DIR, t, n)
+    ]
+    return card.untrained_notice(untrained, len(models))
+
+
 def test_without_trained_metrics_every_section_says_so(tmp_path):
     at = run_card(tmp_path / "metrics.json")
     assert_complete(at)
-    assert any(measured.NO_METRICS in el.value for el in at.info)
-    assert any("No trained weights yet" in el.value for el in at.warning)
+    assert any(measured.NO_METRICS in el.value for el in at.caption)
+    # One untrained-weights banner, the shared one at the top, right for fully,
+    # partly or not trained weights (regression: three near-identical banners).
+    notice = expected_untrained_notice()
+    warnings = [el.value for el in at.warning]
+    assert warnings == ([notice] if notice else [])
+    assert not any("No trained weights yet" in el.value for el in at.info)
+    for table in at.table:  # cohort rows in words, never "ad: description"
+        assert not any(":" in str(item) for item in table.value.index)
+        assert "UNTRAINED" not in table.value.to_string()
     assert any("no confusion matrix recorded yet" in el.value for el in at.info)
     training = next(el.value for el in at.dataframe if "input grid" in el.value)
     assert len(training) == 12  # nine AD models and three brain-age models
@@ -118,5 +133,6 @@ def test_recorded_metrics_give_confusion_matrices_and_reliability(tmp_path):
     assert ad.set_index("model").loc["HyperFusion", "ECE"] == "0.050 ± 0.002"
     checks = next(el.value for el in at.dataframe if "target" in el.value)
     assert checks["passed"].tolist() == [True]
-    cohort = next(el.value for el in at.table).to_string()
-    assert "synthetic test cohort" in cohort and "SYNTHETIC data" in cohort
+    cohort = next(el.value for el in at.table)
+    assert cohort.loc["Cohort", "CN / MCI / AD models"] == "synthetic test cohort"
+    assert any(el.value.startswith("SYNTHETIC data") for el in at.caption)

@@ -8,15 +8,19 @@ import pytest
 from nilearn.datasets import load_mni152_template
 from streamlit.testing.v1 import AppTest
 
+from hyperfusion.viz.charts import PROBABILITY_TITLE
 from tests.app.conftest import (
     APP,
     EXPLAIN,
     TIMEOUT,
     assert_clean,
+    figures,
     metric,
     number_input,
     probabilities,
 )
+
+CLASSES = ["CN", "MCI", "AD"]
 
 
 def test_the_default_subject_renders_without_errors(app):
@@ -25,6 +29,8 @@ def test_the_default_subject_renders_without_errors(app):
     assert metric(app, "Brain age").endswith(" y")
     probs = probabilities(app)
     assert len(probs) == 3 and sum(probs) == pytest.approx(1.0, abs=1e-3)
+    chart = next(f for f in figures(app) if f["data"][0].get("x") == CLASSES)
+    assert chart["layout"]["title"]["text"] == PROBABILITY_TITLE  # not a note
     boxes = [*app.success, *app.warning]
     assert any("Quality check" in box.value for box in boxes)
     assert app.session_state["last_latency_ms"] > 0

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from hyperfusion.viz import CLASS_COLORS, DECREASE_COLOR, INCREASE_COLOR
 from hyperfusion.viz.charts import (
+    PROBABILITY_TITLE,
     attribution_bars,
     channel_norm_map,
     embedding_bars,
     probability_bars,
+    signed,
     spread_label,
 )
 
@@ -26,16 +30,32 @@ def test_probability_bars_use_the_class_colours_and_the_ensemble_spread():
     assert list(bar.y) == [0.2, 0.5, 0.3]
     assert list(bar.marker.color) == [CLASS_COLORS[c] for c in ("CN", "MCI", "AD")]
     assert bar.error_y.visible and list(bar.error_y.array) == [0.01, 0.04, 0.02]
-    assert fig.layout.title.text == "error bars: spread (SD) of 3 training seeds"
+    assert list(bar.customdata) == [0.01, 0.04, 0.02]  # the spread in the hover
+    assert "± %{customdata:.1%} (SD of 3 seeds)" in bar.hovertemplate
+    # The labels sit on top of the error bars, not across them.
+    assert [a.text for a in fig.layout.annotations] == ["20%", "50%", "30%"]
+    tops = [a.y for a in fig.layout.annotations]
+    assert tops == pytest.approx([0.21, 0.54, 0.32])  # value + SD
     assert fig.layout.yaxis.title.text == "Probability"
     assert fig.layout.yaxis.range[0] == 0 and fig.layout.yaxis.range[1] >= 1
+
+
+def test_the_probability_title_says_what_is_shown_not_the_spread_note():
+    # Regression: the chart was titled "single untrained model: no spread to show".
+    for n in (1, 3):
+        fig = probability_bars(PROBS, SD, n_seeds=n)
+        assert fig.layout.title.text == PROBABILITY_TITLE
+        assert "spread" not in fig.layout.title.text
 
 
 def test_a_single_model_shows_no_error_bars_and_says_so():
     fig = probability_bars(PROBS, {c: 0.0 for c in PROBS}, n_seeds=1)
     assert fig.data[0].error_y.visible is False
-    assert "single untrained model" in fig.layout.title.text
-    assert spread_label(5) == "error bars: spread (SD) of 5 training seeds"
+    assert "no spread to show" in fig.data[0].hovertemplate
+    assert "no spread to show" in spread_label(1)
+    assert "untrained" not in spread_label(1)  # one seed may well be trained
+    assert spread_label(5) == "Error bars: ±1 SD over 5 training seeds."
+    assert spread_label(2, "Bands").startswith("Bands: ±1 SD")
 
 
 def test_attribution_bars_are_sorted_by_size_and_coloured_by_sign():
@@ -51,6 +71,19 @@ def test_attribution_bars_are_sorted_by_size_and_coloured_by_sign():
     assert fig.layout.xaxis.title.text == "Contribution to P(AD) (percentage points)"
     low, high = fig.layout.xaxis.range
     assert low == -high and high > 5.0
+
+
+def test_attribution_labels_share_one_fixed_format():
+    # Regression: "%+.3g" gave "-0.504", "-0.13", "+0.0478", "+0.0135" and "+0".
+    values = [-0.504, -0.13, 0.0478, 0.0135, 0.0, -0.001]
+    df = pd.DataFrame({"label": list("abcdef"), "attribution": values})
+    text = list(attribution_bars(df, "percentage points", "P(CN)").data[0].text)
+    expected = ["0.00", "0.00", "+0.01", "+0.05", "-0.13", "-0.50"]
+    assert text == [f"{v} pp" for v in expected]
+    assert all(re.fullmatch(r"([+-]\d+|0)\.\d\d pp", t) for t in text)
+    years = attribution_bars(df, "years", "brain age").data[0].text
+    assert years[-1] == "-0.50 y"
+    assert [signed(v, 1) for v in (3.14159, -12.0)] == ["+3.1", "-12.0"]
 
 
 def test_embedding_bars_compare_with_the_reference():

@@ -121,3 +121,21 @@ def test_model_probabilities_are_grouped_by_model_in_class_colours():
         np.testing.assert_allclose(t.error_y.array, table[f"{t.name}_sd"])
     assert tuple(fig.layout.yaxis.range) == (0, 1)
     assert fig.layout.yaxis.title.text == "probability"
+
+
+def test_models_with_one_seed_get_no_error_bars():
+    # Regression: every bar drew a small error-bar cap although each model had one
+    # seed.
+    table = pd.DataFrame(
+        {
+            "label": ["HyperFusion", "DAFT"],
+            **{c: [0.3, 0.4] for c in AD_CLASSES},
+            **{f"{c}_sd": [0.0, 0.05] for c in AD_CLASSES},
+            "seeds": [1, 3],
+        }
+    )
+    mixed = charts.model_probabilities_figure(table)
+    for t in mixed.data:  # NaN hides a point's error bar (null would draw a cap)
+        np.testing.assert_array_equal(t.error_y.array, [np.nan, 0.05])
+    single = charts.model_probabilities_figure(table.assign(seeds=1))
+    assert all(t.error_y.array is None for t in single.data)

@@ -11,9 +11,11 @@ from hyperfusion.viz.slices import (
     anatomy_uint8,
     grid_coordinates,
     masked_overlay,
+    nice_ticks,
     orthogonal_slices,
     panel_widths,
     plane_slice,
+    shared_vertical_span,
 )
 
 GRID = Grid(shape=(12, 16, 10), voxel_mm=3.0, origin_mm=(-16.5, -30.0, -12.0))
@@ -119,6 +121,29 @@ def test_columns_follow_each_planes_width_and_mismatched_overlays_fail(volume):
     assert panel_widths(GRID.affine, GRID.shape) == [48.0, 36.0, 36.0]
     with pytest.raises(ValueError, match="overlay shape"):
         orthogonal_slices(volume, GRID.affine, overlay=np.zeros((2, 2, 2)))
+
+
+def test_the_three_planes_share_their_plot_area_and_tick_only_beside_the_image(
+    volume,
+):
+    # Regression: the axial panel (taller in mm) sat ~25 px lower than the other
+    # two, with its x-axis title below theirs.
+    fig = orthogonal_slices(volume, GRID.affine)
+    layout = fig.layout
+    axes = [layout.yaxis, layout.yaxis2, layout.yaxis3]
+    spans = [a.range[1] - a.range[0] for a in axes]
+    assert spans == pytest.approx([48.0] * 3)  # y is the tallest: 16 voxels x 3 mm
+    assert shared_vertical_span(GRID.affine, GRID.shape) == 48.0
+    assert len({tuple(a.domain) for a in axes}) == 1  # one height, one top
+    # Same mm per pixel: plot widths in proportion to the horizontal ranges.
+    widths = [a.domain[1] - a.domain[0] for a in (layout.xaxis, layout.xaxis2)]
+    ranges = [a.range[1] - a.range[0] for a in (layout.xaxis, layout.xaxis2)]
+    assert widths[0] / widths[1] == pytest.approx(ranges[0] / ranges[1])
+    # The sagittal image (z: -13.5 to 16.5 mm) keeps its top at the axis top and
+    # ticks only where it is.
+    assert layout.yaxis.range[1] == pytest.approx(16.5)
+    assert list(layout.yaxis.tickvals) == [-10.0, 0.0, 10.0]
+    assert nice_ticks(-45.0, 27.0) == [-40.0, -20.0, 0.0, 20.0]
 
 
 def test_a_91x109x91_figure_stays_light(rng):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from hyperfusion.config import AD_CLASSES
 from hyperfusion.data.ehr import FIELD_BY_NAME, INPUT_FIELDS
@@ -100,6 +101,34 @@ def test_sweep_axes_are_labelled_with_units(rng):
     assert tuple(fig.layout.yaxis.range) == (0, 1)
     assert fig.layout.yaxis2.title.text == "brain age (years)"
     assert fig.layout.xaxis2.title.text == "Age (years)"
+
+
+def test_the_brain_age_panel_is_padded_and_as_tall_as_the_probabilities(rng):
+    # Regression: an untrained brain age of ~11.7 y sat on the panel's bottom edge,
+    # and the panel was ~150 px tall beside ~230 px of probabilities.
+    values = whatif.sweep_values(AGE, n=8)
+    df = sweep_frame(values, rng)
+    df["brain_age"], df["brain_age_sd"] = 11.7, 0.0
+    fig = whatif.sweep_figure(df, AGE, 70)
+    low, high = fig.layout.yaxis2.range
+    margin = 0.1 * (max(values) - 11.7)  # the entered age reaches 100
+    assert (low, high) == pytest.approx((11.7 - margin, max(values) + margin))
+    assert margin > 5
+    top, bottom = fig.layout.yaxis.domain, fig.layout.yaxis2.domain
+    assert top[1] - top[0] == pytest.approx(bottom[1] - bottom[0])
+    abeta = FIELD_BY_NAME["ABETA"]
+    band = sweep_frame([200.0, 900.0], rng)
+    low, high = whatif.sweep_figure(band, abeta, None).layout.yaxis2.range
+    lows, highs = (
+        band["brain_age"] - band["brain_age_sd"],
+        band["brain_age"] + (band["brain_age_sd"]),
+    )
+    assert low == pytest.approx(lows.min() - 5) and high == pytest.approx(
+        highs.max() + 5
+    )
+    bars = whatif.sweep_figure(sweep_frame(["Female", "Male"], rng), SEX, "Male")
+    assert bars.layout.yaxis2.range[0] == 0  # bars keep their zero
+    assert whatif.padded_range(np.array([np.nan])) is None
 
 
 def test_sweeping_age_shows_the_entered_age_as_reference(rng):
