@@ -36,6 +36,10 @@ from hyperfusion.train.splits import split_summary
 
 TRUTH_THRESHOLD = 0.1  # the disease region: truth > 10 % of the subject's maximum
 GRADCAM_BATCH = 16
+# Also measured, for comparison: block 3's output, a finer map than the last layer's
+# (the demo crop leaves block 4 with 2 x 2 x 2 voxels).
+EXTRA_GRADCAM_LAYERS = ("trunk.blocks.2",)
+LOC_KEYS = ("mass_inside", "chance", "chance_brain", "ratio", "ratio_brain")
 RESULTS_FILE = Path(__file__).resolve().parents[1] / "docs" / "RESULTS.md"
 AD_COLUMNS = (
     ("balanced_accuracy", "Balanced accuracy"),
@@ -60,13 +64,18 @@ def detect_task(df: pd.DataFrame) -> str:
 
 
 def _hemisphere_cams(
-    model: nn.Module, data: SplitData, idx: np.ndarray, device: torch.device
+    model: nn.Module,
+    data: SplitData,
+    idx: np.ndarray,
+    device: torch.device,
+    layer: str | None = None,
 ) -> np.ndarray:
     """Grad-CAM ``(B, 2, X, Y, Z)`` of the true class, per hemisphere, ReLU after
-    trilinear upsampling to the crop."""
+    trilinear upsampling to the crop (``layer``: default ``model.gradcam_layer``)."""
     from captum.attr import LayerAttribution, LayerGradCam
 
-    explainer = LayerGradCam(model, model.get_submodule(model.gradcam_layer))
+    module = model.get_submodule(layer or model.gradcam_layer)
+    explainer = LayerGradCam(model, module)
     target = torch.from_numpy(data.targets[idx]).to(device)
     tab = tabular_batch(data, idx, device)
     maps = []
@@ -92,6 +101,7 @@ def gradcam_localisation(
     truth: np.ndarray,
     device: torch.device,
     threshold: float = TRUTH_THRESHOLD,
+    layer: str | None = None,
 ) -> dict[str, Any]:
     """Share of Grad-CAM mass inside the true disease region, against chance.
 
@@ -107,6 +117,7 @@ def gradcam_localisation(
         truth: :func:`~hyperfusion.data.datasets.truth_arrays` of the same rows.
         device: where the model is.
         threshold: the region threshold, a fraction of each subject's maximum.
+        layer: the module explained (default ``model.gradcam_layer``).
 
     Returns:
         Means over subjects of ``mass_inside``, ``chance`` and ``chance_brain``,
@@ -117,7 +128,7 @@ def gradcam_localisation(
     inside, chance, chance_brain = [], [], []
     for start in range(0, len(rows), GRADCAM_BATCH):
         idx = rows[start : start + GRADCAM_BATCH]
-        cams = _hemisphere_cams(model, data, idx, device).astype(np.float64)
+        cams = _hemisphere_cams(model, data, idx, device, layer).astype(np.float64)
         for cam, t, img in zip(cams, truth[idx], data.images[idx], strict=True):
             t = t.astype(np.float32)
             region = t > threshold * t.max()
@@ -210,7 +221,15 @@ def evaluate_card(
         truth = np.zeros((len(rows), *images.shape[1:]), dtype=np.float16)
         truth[keep] = cohorts.truth(rows[keep].reset_index(drop=True), grid)
         device = next(ckpt.model.parameters()).device
-        entry["localisation"] = gradcam_localisation(ckpt.model, data, truth, device)
+        model = ckpt.model
+        entry["gradcam_layer"] = model.gradcam_layer
+        entry["localisation"] = gradcam_localisation(model, data, truth, device)
+        names = dict(model.named_modules())
+        entry["localisation_extra"] = {
+            layer: gradcam_localisation(model, data, truth, device, layer=layer)
+            for layer in EXTRA_GRADCAM_LAYERS
+            if layer in names and layer != model.gradcam_layer
+        }
     return entry
 
 
@@ -233,13 +252,23 @@ def aggregate(entries: list[dict[str, Any]]) -> dict[str, Any]:
     out["training"] = {
         key: _mean_sd([e.get(key) for e in entries]) for key in ("epochs_run", "time_s")
     }
-    loc = [e["localisation"] for e in entries if e.get("localisation", {}).get("n")]
+    loc = _aggregate_localisation([e.get("localisation", {}) for e in entries])
     if loc:
-        out["localisation"] = {
-            key: _mean_sd([e[key] for e in loc])
-            for key in ("mass_inside", "chance", "chance_brain", "ratio", "ratio_brain")
-        }
+        out["localisation"] = loc
+        out["gradcam_layer"] = entries[0].get("gradcam_layer")
+        extra = {}
+        for layer in entries[0].get("localisation_extra", {}):
+            found = [e.get("localisation_extra", {}).get(layer, {}) for e in entries]
+            extra[layer] = _aggregate_localisation(found)
+        out["localisation_extra"] = extra
     return out
+
+
+def _aggregate_localisation(results: list[dict[str, Any]]) -> dict[str, Any]:
+    used = [r for r in results if r.get("n")]
+    if not used:
+        return {}
+    return {key: _mean_sd([r[key] for r in used]) for key in LOC_KEYS}
 
 
 def acceptance(models: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -311,7 +340,9 @@ def evaluate(
         "cohorts": {},
         "gradcam": {
             "models": "ad/hyperfusion",
-            "layer": "model.gradcam_layer",
+            "layer": "model.gradcam_layer (also: "
+            + ", ".join(EXTRA_GRADCAM_LAYERS)
+            + " for comparison)",
             "subjects": "test-split MCI and AD subjects",
             "target": "the true class",
             "region": f"ground-truth map > {TRUTH_THRESHOLD:g} x its maximum",
@@ -408,22 +439,29 @@ def results_markdown(report: dict[str, Any]) -> str:
         lines.append("")
     loc = report["models"].get("ad", {}).get("hyperfusion", {}).get("aggregate", {})
     if "localisation" in loc:
-        g, stat = report["gradcam"], loc["localisation"]
+        g = report["gradcam"]
+        layers = {f"`{loc.get('gradcam_layer')}` (the app's)": loc["localisation"]}
+        for layer, stat in loc.get("localisation_extra", {}).items():
+            layers[f"`{layer}` (comparison)"] = stat
         lines += [
             "## Grad-CAM localisation (HyperFusion-AD)",
             "",
-            f"Grad-CAM on `{g['layer']}` for {g['target']} of the {g['subjects']}, "
-            "upsampled trilinearly to the hemisphere crop, ReLU; both hemispheres. "
-            f"Region: {g['region']}, resampled to the crop.",
+            f"Grad-CAM for {g['target']} of the {g['subjects']}, upsampled "
+            "trilinearly to the hemisphere crop, ReLU; both hemispheres. Region: "
+            f"{g['region']}, resampled to the crop. Mean ± sd over seeds of the "
+            "per-subject means.",
             "",
-            "| Grad-CAM mass inside | Chance (crop) | Ratio | Chance (brain) | "
-            "Ratio (brain) |",
-            "|---|---|---|---|---|",
-            f"| {_fmt(stat['mass_inside'])} | {_fmt(stat['chance'])} | "
-            f"{_fmt(stat['ratio'], 2)} | {_fmt(stat['chance_brain'])} | "
-            f"{_fmt(stat['ratio_brain'], 2)} |",
-            "",
+            "| Layer | Grad-CAM mass inside | Chance (crop) | Ratio | Chance (brain) "
+            "| Ratio (brain) |",
+            "|---|---|---|---|---|---|",
         ]
+        for label, stat in layers.items():
+            lines.append(
+                f"| {label} | {_fmt(stat['mass_inside'])} | {_fmt(stat['chance'])} | "
+                f"{_fmt(stat['ratio'], 2)} | {_fmt(stat['chance_brain'])} | "
+                f"{_fmt(stat['ratio_brain'], 2)} |"
+            )
+        lines.append("")
     if report.get("acceptance"):
         lines += [
             "## Acceptance targets",

@@ -76,6 +76,7 @@ def test_evaluate_reproduces_the_stored_test_metrics(
     ad = report["models"]["ad"]["hyperfusion"]
     assert ad["aggregate"]["balanced_accuracy"]["n"] == 2
     assert "localisation" in ad["seeds"]["0"]
+    assert "trunk.blocks.2" in ad["seeds"]["0"]["localisation_extra"]
     text = results.read_text()
     assert "| hyperfusion | 2 |" in text and "MAE (years)" in text
 
