@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,24 +20,41 @@ from hyperfusion.data.templates import load_template
 
 from .conftest import REPO_ROOT
 
+# Runs the CLI and records the process's own peak resident memory (VmHWM: it starts
+# afresh at exec, unlike ru_maxrss, which keeps the forking pytest process's peak).
+_PEAK_WRAPPER = """
+import os, runpy, sys
+sys.argv = ["hyperfusion", *sys.argv[1:]]
+try:
+    runpy.run_module("hyperfusion", run_name="__main__")
+finally:
+    with open("/proc/self/status") as status:
+        peak = next(line for line in status if line.startswith("VmHWM"))
+    with open(os.environ["HF_PEAK_FILE"], "w") as out:
+        out.write(peak.split()[1])
+"""
 
-def _run(*args: str) -> tuple[int, str, str, float, float]:
+
+def _run(*args: str, tmp_path: Path) -> tuple[int, str, str, float, float]:
     """Run the CLI in a fresh process: exit code, stdout, stderr, seconds, peak MiB."""
+    peak_file = tmp_path / "peak_kib"
     start = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "hyperfusion", *args],
-            cwd=REPO_ROOT,
-            stdout=out,
-            stderr=err,
-            text=True,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.perf_counter() - start
-        out.seek(0)
-        err.seek(0)
-        return proc.returncode, out.read(), err.read(), seconds, usage.ru_maxrss / 1024
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK_WRAPPER, *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_PEAK_FILE": str(peak_file)},
+        timeout=120,
+    )
+    seconds = time.perf_counter() - start
+    return (
+        proc.returncode,
+        proc.stdout,
+        proc.stderr,
+        seconds,
+        int(peak_file.read_text()) / 1024,
+    )
 
 
 def _hostile_files(folder: Path) -> dict[str, Path]:
@@ -71,7 +87,7 @@ def _hostile_files(folder: Path) -> dict[str, Path]:
 def test_hostile_files_exit_2_with_one_line_fast_and_small(tmp_path):
     for label, path in _hostile_files(tmp_path).items():
         code, out, err, seconds, peak_mib = _run(
-            "predict", "--mri", str(path), "--json"
+            "predict", "--mri", str(path), "--json", tmp_path=tmp_path
         )
         lines = err.strip().splitlines()
         assert code == 2, (label, err)
@@ -120,7 +136,15 @@ def test_predict_json_on_the_1mm_mni152_template(tmp_path):
     path = tmp_path / "mni152_1mm.nii.gz"
     load_template(resolution=1).to_filename(path)
     code, out, err, _, _ = _run(
-        "predict", "--mri", str(path), "--task", "both", "--json", "--device", "cpu"
+        "predict",
+        "--mri",
+        str(path),
+        "--task",
+        "both",
+        "--json",
+        "--device",
+        "cpu",
+        tmp_path=tmp_path,
     )
     assert code == 0, err
     result = json.loads(out)
