@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
-from hyperfusion.models.nets.resnet import ClassifierHead, ResNetTrunk
+from hyperfusion.models.nets.resnet import GRADCAM_LAYER, ClassifierHead, ResNetTrunk
 
 # Names from hyperfusion.data.ehr.AD_FEATURES, grouped into modality tokens.
 EHR_GROUPS: dict[str, tuple[str, ...]] = {
@@ -33,7 +33,7 @@ class AttentionFusionNet(nn.Module):
         token_dim: size of the shared token space.
     """
 
-    gradcam_layer = "trunk.cam_tap"
+    gradcam_layer = GRADCAM_LAYER
     token_names: tuple[str, ...] = ("image", *EHR_GROUPS)
 
     def __init__(

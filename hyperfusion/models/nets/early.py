@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
-from hyperfusion.models.nets.resnet import ClassifierHead, ResNetTrunk
+from hyperfusion.models.nets.resnet import GRADCAM_LAYER, ClassifierHead, ResNetTrunk
 
 
 class EarlyFusionNet(nn.Module):
@@ -15,7 +15,7 @@ class EarlyFusionNet(nn.Module):
     Nothing can be cached per image: the first convolution already mixes both.
     """
 
-    gradcam_layer = "trunk.cam_tap"
+    gradcam_layer = GRADCAM_LAYER
 
     def __init__(self, cfg: ResNetConfig) -> None:
         super().__init__()

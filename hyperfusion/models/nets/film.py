@@ -16,6 +16,7 @@ from hyperfusion.config import ResNetConfig
 from hyperfusion.models.blocks import ModulatedPreActBlock
 from hyperfusion.models.nets.resnet import (
     BLOCK_STRIDES,
+    GRADCAM_LAYER,
     ClassifierHead,
     ResNetTrunk,
     block_channels,
@@ -25,7 +26,7 @@ from hyperfusion.models.nets.resnet import (
 class _ModulatedResNet(nn.Module):
     """The ResNet with block 4 replaced by a modulated block."""
 
-    gradcam_layer = "trunk.cam_tap"
+    gradcam_layer = GRADCAM_LAYER
 
     def __init__(self, cfg: ResNetConfig, modulator_in: int, hidden: int) -> None:
         super().__init__()

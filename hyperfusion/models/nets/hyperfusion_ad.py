@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
 from hyperfusion.models.layers import HyperConv3d, HyperLinear
-from hyperfusion.models.nets.resnet import ClassifierHead, ResNetTrunk
+from hyperfusion.models.nets.resnet import GRADCAM_LAYER, ClassifierHead, ResNetTrunk
 from hyperfusion.models.tabular import tabular_embedding
 
 
@@ -27,7 +27,7 @@ class HyperFusionNet(nn.Module):
     ``logits (B, 3)``.
     """
 
-    gradcam_layer = "trunk.cam_tap"
+    gradcam_layer = GRADCAM_LAYER
 
     def __init__(self, cfg: ResNetConfig, embed_var: float = 1.0) -> None:
         super().__init__()

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
-from hyperfusion.models.nets.resnet import ImageOnlyNet
+from hyperfusion.models.nets.resnet import GRADCAM_LAYER, ImageOnlyNet
 from hyperfusion.models.tabular import TabularMLP
 
 
@@ -16,7 +16,7 @@ class LateFusionNet(nn.Module):
     The two branches never see each other's input; only their decisions are mixed.
     """
 
-    gradcam_layer = "image_net.trunk.cam_tap"
+    gradcam_layer = f"image_net.{GRADCAM_LAYER}"
 
     def __init__(self, cfg: ResNetConfig) -> None:
         super().__init__()

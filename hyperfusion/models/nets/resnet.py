@@ -14,6 +14,11 @@ from hyperfusion.models.blocks import PreActBlock
 from hyperfusion.models.layers import HyperLinear
 
 BLOCK_STRIDES = (1, 2, 2, 2)
+# Grad-CAM explains block 3's output, the input of HyperFusion's generated shortcut.
+# On the demo crop block 4's map is only 2x2x2 per hemisphere; on the synthetic
+# validation split (HyperFusion-AD seed 0) the Grad-CAM mass inside the true disease
+# region was 0.95x chance at block 4, 1.35x at block 3 and 0.78x at block 2.
+GRADCAM_LAYER = "trunk.blocks.2"
 
 
 def block_channels(cfg: ResNetConfig) -> list[int]:
@@ -117,7 +122,7 @@ class ClassifierHead(nn.Module):
 class ImageOnlyNet(nn.Module):
     """Image-only baseline: the ResNet without the EHR (``tabular`` is ignored)."""
 
-    gradcam_layer = "trunk.cam_tap"
+    gradcam_layer = GRADCAM_LAYER
 
     def __init__(self, cfg: ResNetConfig) -> None:
         super().__init__()
