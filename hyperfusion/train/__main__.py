@@ -19,15 +19,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
-from hyperfusion.config import TASKS
+from hyperfusion.config import TASKS, TrainConfig
 from hyperfusion.errors import HyperFusionError
 from hyperfusion.models.checkpoint import WEIGHTS_DIR
 from hyperfusion.train.distributed import init_distributed, shutdown
 from hyperfusion.train.run import (
     DEFAULT_SEEDS,
-    TRAIN_DEFAULTS,
     RunSpec,
     all_runs,
+    default_train_config,
     is_finished,
     train_run,
 )
@@ -67,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _overrides(args: argparse.Namespace, task: str):
-    cfg = TRAIN_DEFAULTS[task]
+def _overrides(args: argparse.Namespace, task: str, name: str) -> TrainConfig:
+    cfg = default_train_config(task, name)
     changes = {
         k: v
         for k, v in (
@@ -107,7 +107,7 @@ def _plan(args: argparse.Namespace) -> list[RunSpec]:
                 name,
                 cohorts[task],
                 seed=seed,
-                train=_overrides(args, task),
+                train=_overrides(args, task, name),
                 **common,
             )
             for task, name, seed in all_runs(tuple(args.seeds), tasks)
@@ -124,7 +124,7 @@ def _plan(args: argparse.Namespace) -> list[RunSpec]:
             args.model,
             args.cohort,
             seed=args.seed,
-            train=_overrides(args, args.task),
+            train=_overrides(args, args.task, args.model),
             **common,
         )
     ]

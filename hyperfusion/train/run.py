@@ -69,11 +69,24 @@ TRAIN_DEFAULTS: dict[str, TrainConfig] = {
     "ad": TrainConfig(epochs=24, patience=8),
     "brain-age": TrainConfig(epochs=15, batch_size=16, patience=5),
 }
+# Per-model changes to the task defaults, chosen on validation: the 180-parameter
+# tabular MLP's validation score jumps from epoch to epoch, so it gets more epochs and
+# patience (it trains in seconds; seed 1's validation balanced accuracy rose from
+# 0.621 to 0.660).
+MODEL_TRAIN_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
+    ("ad", "tabular-only"): {"epochs": 100, "patience": 25},
+}
 # --all: the three models the acceptance targets compare come first.
 PRIORITY: dict[str, tuple[str, ...]] = {
     "ad": ("hyperfusion", "image-only", "tabular-only"),
     "brain-age": ("hyperfusion", "image-only"),
 }
+
+
+def default_train_config(task: str, name: str) -> TrainConfig:
+    """The training settings of a model: its task's defaults and its overrides."""
+    overrides = MODEL_TRAIN_OVERRIDES.get((task, name), {})
+    return replace(TRAIN_DEFAULTS[task], **overrides)
 
 
 @dataclass(frozen=True)
@@ -87,7 +100,7 @@ class RunSpec:
         runs_dir: the working folder (resumable state, split, logs, cache).
         split_seed: the seed of the train/val/test split (the same for every run).
         net: network configuration (default: the registry's demo config).
-        train: optimisation settings (default: :data:`TRAIN_DEFAULTS`).
+        train: optimisation settings (default: :func:`default_train_config`).
         cache_dir: preprocessed-image cache (default ``runs_dir/cache``).
         device: ``"cpu"``, ``"cuda"`` or None (CUDA when available).
         progress: show tqdm bars.
@@ -120,7 +133,7 @@ class RunSpec:
 
     @property
     def train_config(self) -> TrainConfig:
-        cfg = self.train or TRAIN_DEFAULTS[self.task]
+        cfg = self.train or default_train_config(self.task, self.name)
         return replace(cfg, seed=self.seed)
 
     @property
@@ -370,11 +383,13 @@ def _ship(
 
 __all__ = [
     "DEFAULT_SEEDS",
+    "MODEL_TRAIN_OVERRIDES",
     "PRIORITY",
     "TRAIN_DEFAULTS",
     "RunSpec",
     "all_runs",
     "build_inputs",
+    "default_train_config",
     "evaluate_checkpoint",
     "is_finished",
     "prepare_cohort",

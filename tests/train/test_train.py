@@ -278,3 +278,10 @@ def test_cli_user_errors_exit_2_with_one_line(args, message, tmp_path, capsys):
 def test_fit_state_round_trips(tmp_path):
     assert read_fit_state(tmp_path) is None
     assert FitState().epoch == 0
+
+
+def test_the_tabular_mlp_gets_more_patience_than_the_image_models():
+    tab = run.default_train_config("ad", "tabular-only")
+    image = run.default_train_config("ad", "image-only")
+    assert tab.patience > image.patience and tab.epochs > image.epochs
+    assert image == run.TRAIN_DEFAULTS["ad"]
