@@ -36,9 +36,9 @@ from hyperfusion.train.splits import split_summary
 
 TRUTH_THRESHOLD = 0.1  # the disease region: truth > 10 % of the subject's maximum
 GRADCAM_BATCH = 16
-# Also measured, for comparison: block 3's output, a finer map than the last layer's
-# (the demo crop leaves block 4 with 2 x 2 x 2 voxels).
-EXTRA_GRADCAM_LAYERS = ("trunk.blocks.2",)
+# Also measured, for comparison with the default (block 3, models.nets.resnet):
+# block 4's output (2 x 2 x 2 voxels per hemisphere on the demo crop) and block 2's.
+EXTRA_GRADCAM_LAYERS = ("trunk.cam_tap", "trunk.blocks.1")
 LOC_KEYS = ("mass_inside", "chance", "chance_brain", "ratio", "ratio_brain")
 RESULTS_FILE = Path(__file__).resolve().parents[1] / "docs" / "RESULTS.md"
 AD_COLUMNS = (

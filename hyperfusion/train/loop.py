@@ -24,6 +24,7 @@ from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
 from hyperfusion.config import TrainConfig
+from hyperfusion.models.device import autocast_for
 from hyperfusion.train.data import (
     SplitData,
     image_batch,
@@ -147,6 +148,7 @@ def fit(
         state.finished = True
         return best_state, state
     loss_fn = loss_function(task, cfg, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
     sampler = DistributedSampler(
         range(len(train)),  # type: ignore[arg-type]
         num_replicas=info.world_size,
@@ -177,11 +179,13 @@ def fit(
                 continue
             image = image_batch(train, idx, device, hemis[idx])
             target = torch.from_numpy(train.targets[idx]).to(device)
-            out = net(image, tabular_batch(train, idx, device))
-            loss = loss_fn(out if task == "ad" else out[:, 0], target)
+            with autocast_for(device):  # mixed precision on CUDA only
+                out = net(image, tabular_batch(train, idx, device))
+                loss = loss_fn(out if task == "ad" else out[:, 0], target)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             total += float(loss.detach()) * len(idx)
             count += len(idx)
             bar.update(1)

@@ -76,7 +76,11 @@ def test_evaluate_reproduces_the_stored_test_metrics(
     ad = report["models"]["ad"]["hyperfusion"]
     assert ad["aggregate"]["balanced_accuracy"]["n"] == 2
     assert "localisation" in ad["seeds"]["0"]
-    assert "trunk.blocks.2" in ad["seeds"]["0"]["localisation_extra"]
+    assert ad["seeds"]["0"]["gradcam_layer"] == "trunk.blocks.2"
+    assert set(ad["seeds"]["0"]["localisation_extra"]) == {
+        "trunk.cam_tap",
+        "trunk.blocks.1",
+    }
     text = results.read_text()
     assert "| hyperfusion | 2 |" in text and "MAE (years)" in text
 
