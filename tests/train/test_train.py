@@ -280,8 +280,11 @@ def test_fit_state_round_trips(tmp_path):
     assert FitState().epoch == 0
 
 
-def test_the_tabular_mlp_gets_more_patience_than_the_image_models():
+def test_per_model_overrides_change_only_their_model(monkeypatch):
+    overrides = {("ad", "tabular-only"): {"epochs": 100, "patience": 25}}
+    monkeypatch.setattr(run, "MODEL_TRAIN_OVERRIDES", overrides)
     tab = run.default_train_config("ad", "tabular-only")
-    image = run.default_train_config("ad", "image-only")
-    assert tab.patience > image.patience and tab.epochs > image.epochs
-    assert image == run.TRAIN_DEFAULTS["ad"]
+    assert (tab.epochs, tab.patience) == (100, 25)
+    assert run.default_train_config("ad", "image-only") == run.TRAIN_DEFAULTS["ad"]
+    spec = RunSpec("ad", "tabular-only", Path("."), out=Path("."), seed=2)
+    assert spec.train_config.patience == 25 and spec.train_config.seed == 2
