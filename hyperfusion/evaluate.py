@@ -28,6 +28,7 @@ from torch import nn
 from hyperfusion.config import TASKS, TrainConfig
 from hyperfusion.data.datasets import cohort_arrays, load_cohort, truth_arrays
 from hyperfusion.errors import CohortError, HyperFusionError, WeightsError
+from hyperfusion.explain.gradcam import gradcam_maps
 from hyperfusion.models.checkpoint import WEIGHTS_DIR, find_cards, load_checkpoint
 from hyperfusion.models.registry import MODEL_NAMES, get_spec
 from hyperfusion.train.data import SplitData, image_batch, split_data, tabular_batch
@@ -72,26 +73,13 @@ def _hemisphere_cams(
 ) -> np.ndarray:
     """Grad-CAM ``(B, 2, X, Y, Z)`` of the true class, per hemisphere, ReLU after
     trilinear upsampling to the crop (``layer``: default ``model.gradcam_layer``)."""
-    from captum.attr import LayerAttribution, LayerGradCam
-
-    module = model.get_submodule(layer or model.gradcam_layer)
-    explainer = LayerGradCam(model, module)
     target = torch.from_numpy(data.targets[idx]).to(device)
     tab = tabular_batch(data, idx, device)
     maps = []
     for hemi in (0, 1):
         image = image_batch(data, idx, device, hemi)
-        with torch.enable_grad():
-            attr = explainer.attribute(
-                image,
-                target=target,
-                additional_forward_args=(tab,),
-                relu_attributions=False,
-            )
-        up = LayerAttribution.interpolate(
-            attr, tuple(image.shape[2:]), interpolate_mode="trilinear"
-        )
-        maps.append(torch.relu(up).detach()[:, 0].cpu().numpy())
+        cam = gradcam_maps(model, image, tab, target, layer=layer, relu=False)
+        maps.append(torch.relu(cam).cpu().numpy())
     return np.stack(maps, axis=1)
 
 

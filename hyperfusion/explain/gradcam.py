@@ -16,7 +16,7 @@ def gradcam_maps(
     model: nn.Module,
     image: Tensor,
     tabular: Tensor,
-    target: int,
+    target: int | Tensor,
     layer: str | None = None,
     relu: bool = True,
 ) -> Tensor:
@@ -26,10 +26,11 @@ def gradcam_maps(
         model: a network with the ``model(image, tabular)`` signature, in eval mode.
         image: ``(B, 1, X, Y, Z)``.
         tabular: ``(B, F)``.
-        target: the output index explained (class index; 0 for brain age).
+        target: the output index explained (class index; 0 for brain age), or
+            one index per sample as a ``(B,)`` tensor.
         layer: the module to hook (default ``model.gradcam_layer``).
-        relu: keep only positive evidence, as in the paper (``False`` keeps the
-            signed map).
+        relu: keep only positive evidence before upsampling, as in the paper
+            (``False`` keeps the signed map).
 
     Returns:
         A detached ``(B, X, Y, Z)`` tensor of maps (not normalised).

@@ -37,20 +37,13 @@ from sklearn.metrics import balanced_accuracy_score, mean_absolute_error
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
+from hyperfusion.data.ehr import FLAGGED_FEATURES, NUMERIC_FEATURES
 from hyperfusion.synth.config import BrainAgeModel, CausalModel
 from hyperfusion.synth.latent import measure_ehr, sample_brain_age, sample_latent
 
-TABULAR_NUMERIC: tuple[str, ...] = (
-    "AGE",
-    "PTEDUCAT",
-    "APOE4",
-    "ABETA",
-    "PTAU",
-    "TAU",
-    "FDG",
-    "AV45",
-)
-MISSING_FLAGS: tuple[str, ...] = ("APOE4", "ABETA", "PTAU", "TAU", "FDG", "AV45")
+# The model-input columns and flagged fields, as the EHR schema defines them.
+TABULAR_NUMERIC = NUMERIC_FEATURES
+MISSING_FLAGS = FLAGGED_FEATURES
 READING_NOISE = 0.1  # how imprecisely a model reads an amplitude from the image
 
 
