@@ -87,6 +87,7 @@ class ResNetConfig:
 
     grid: Grid = AD_GRID_DEMO
     init_features: int = 8
+    block_strides: tuple[int, int, int, int] = (1, 2, 2, 2)
     block_dropout: tuple[float, float, float, float] = (0.1, 0.2, 0.2, 0.3)
     fc_hidden: int = 64
     head_dropout: tuple[float, float] = (0.6, 0.5)
@@ -137,6 +138,7 @@ class TrainConfig:
     lr: float = 1e-3  # paper: 1e-4 (AD), 1.5e-4 (brain age)
     weight_decay: float = 1e-5  # paper: 1e-5 (AD), 0.05 (brain age)
     patience: int = 8
+    lr_schedule: str = "constant"  # or "cosine": lr·(1 + cos(π·epoch/epochs))/2
     tabular_pretrain_epochs: int = 40
     seed: int = 0
     class_weights: tuple[float, float, float] = (1.1, 0.696, 1.4)

@@ -10,6 +10,11 @@ and the seeds of each model are aggregated as mean ± sd. For HyperFusion-AD the
 Grad-CAM localisation is measured against the generator's ground truth: the share of
 Grad-CAM mass inside the true disease-effect region, with the region's share of the
 volume as chance. Exit codes: 0 on success, 2 on a user error (one line on stderr).
+
+With ``--unseen`` the cohorts are new ones, generated with seeds no checkpoint saw:
+every subject is a test subject, and the checks are whether HyperFusion still ranks
+above the single modalities (``weights/metrics-unseen.json``,
+``docs/RESULTS-unseen.md``).
 """
 
 from __future__ import annotations
@@ -172,21 +177,35 @@ class _CohortCache:
 
 
 def evaluate_card(
-    card_path: Path, cohorts: _CohortCache, gradcam: bool = True
+    card_path: Path, cohorts: _CohortCache, gradcam: bool = True, unseen: bool = False
 ) -> dict[str, Any]:
-    """Recompute one checkpoint's test metrics (and HyperFusion-AD's localisation)."""
+    """Recompute one checkpoint's test metrics (and HyperFusion-AD's localisation).
+
+    ``unseen``: the cohort is a new one (another generator seed), and every subject
+    of it is the test set; the card's own test split is not rebuilt.
+    """
     ckpt = load_checkpoint(card_path)
     card = ckpt.card
     task, name = card["task"], card["model"]
     trained_on = card.get("trained_on", {})
     seed = int(trained_on.get("split_seed", 0))
     df, split = cohorts.split(task, seed)
-    expected = trained_on.get("test_ptids_sha256")
-    if split_summary(df, split, seed)["test_ptids_sha256"] != expected:
-        raise CohortError(
-            f"{card_path.name} was not trained on {cohorts.cohort}: its test split "
-            "differs; accepted: the cohort the checkpoint was trained on"
-        )
+    if unseen:
+        cohort_seed = df.attrs.get("cohort", {}).get("seed")
+        if cohort_seed is not None and cohort_seed == trained_on.get("cohort_seed"):
+            raise CohortError(
+                f"{cohorts.cohort} has the seed {card_path.name} was trained on "
+                f"({cohort_seed}); accepted: a cohort generated with another seed"
+            )
+        split = pd.Series("test", index=split.index)
+    else:
+        expected = trained_on.get("test_ptids_sha256")
+        if split_summary(df, split, seed)["test_ptids_sha256"] != expected:
+            raise CohortError(
+                f"{card_path.name} was not trained on {cohorts.cohort}: its test "
+                "split differs; accepted: the cohort the checkpoint was trained on "
+                "(or --unseen for a cohort generated with a new seed)"
+            )
     grid = ckpt.model.cfg.grid
     images = (
         cohorts.images(task, seed, grid) if get_spec(task, name).uses_image else None
@@ -197,7 +216,7 @@ def evaluate_card(
         "seed": card["seed"],
         "test": test,
         "val": card.get("metrics", {}).get("val"),
-        "reproduced": stored == test,
+        "reproduced": None if unseen else stored == test,
         "epochs_run": card.get("training", {}).get("epochs_run"),
         "time_s": card.get("training", {}).get("time_s"),
     }
@@ -305,14 +324,47 @@ def acceptance(models: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return checks
 
 
+def ranking(models: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """On a new cohort: does HyperFusion still rank above each single modality?"""
+    checks = []
+    targets = {
+        "ad": ("balanced_accuracy", ("image-only", "tabular-only"), 1.0),
+        "brain-age": ("mae", ("image-only",), -1.0),
+    }
+    for task, (key, others, sign) in targets.items():
+        stats = {
+            name: entry["aggregate"].get(key, {}).get("mean")
+            for name, entry in models.get(task, {}).items()
+        }
+        hf = stats.get("hyperfusion")
+        for other in others:
+            base = stats.get(other)
+            if hf is None or base is None:
+                continue
+            checks.append(
+                {
+                    "target": f"{task}: HyperFusion ranks above {other} ({key})",
+                    "value": round(sign * (hf - base), 4),
+                    "unit": "points" if task == "ad" else "years better",
+                    "passed": sign * (hf - base) > 0,
+                }
+            )
+    return checks
+
+
 def evaluate(
     weights_dir: Path,
     cohorts: list[Path],
     cache_dir: Path | None = None,
     gradcam: bool = True,
     progress: bool = True,
+    unseen: bool = False,
 ) -> dict[str, Any]:
     """Evaluate every checkpoint in ``weights_dir`` whose task has a cohort.
+
+    ``unseen``: the cohorts were generated with seeds the checkpoints never saw;
+    every subject is a test subject and the acceptance checks become the ranking
+    of HyperFusion against the single modalities.
 
     Returns:
         The content of ``metrics.json``: cohorts, per model per seed, aggregates and
@@ -322,16 +374,23 @@ def evaluate(
     for cohort in cohorts:
         df = load_cohort(cohort)
         by_task[detect_task(df)] = Path(cohort)
+    where = (
+        "every subject of a synthetic cohort generated with a new seed"
+        if unseen
+        else "the held-out synthetic test split"
+    )
     report: dict[str, Any] = {
-        "label": "SYNTHETIC data: metrics on the held-out synthetic test split; "
-        "they say nothing about performance on real patients.",
+        "label": f"SYNTHETIC data: metrics on {where}; they say nothing about "
+        "performance on real patients.",
+        "unseen": unseen,
         "cohorts": {},
         "gradcam": {
             "models": "ad/hyperfusion",
             "layer": "model.gradcam_layer (also: "
             + ", ".join(EXTRA_GRADCAM_LAYERS)
             + " for comparison)",
-            "subjects": "test-split MCI and AD subjects",
+            "subjects": "MCI and AD subjects of the "
+            + ("whole new cohort" if unseen else "test split"),
             "target": "the true class",
             "region": f"ground-truth map > {TRUTH_THRESHOLD:g} x its maximum",
             "chance": "the region's share of the crop volume",
@@ -344,12 +403,22 @@ def evaluate(
             cards = find_cards(weights_dir, task, name)
             if not cards:
                 continue
-            entries = [evaluate_card(path, cache, gradcam) for path in cards]
+            entries = [evaluate_card(path, cache, gradcam, unseen) for path in cards]
             report["models"].setdefault(task, {})[name] = {
                 "seeds": {str(e["seed"]): e for e in entries},
                 "aggregate": aggregate(entries),
             }
             first = json.loads(cards[0].read_text())["trained_on"]
+            if unseen:
+                info = load_cohort(cohort).attrs.get("cohort", {})
+                report["cohorts"][task] = {
+                    "description": f"new synthetic cohort, seed {info.get('seed')}",
+                    "synthetic": True,
+                    "cohort_seed": info.get("seed"),
+                    "n_subjects": info.get("n_subjects"),
+                    "trained_on_cohort_seed": first.get("cohort_seed"),
+                }
+                continue
             report["cohorts"][task] = {
                 k: first.get(k)
                 for k in (
@@ -368,7 +437,9 @@ def evaluate(
             f"no trained checkpoints in {weights_dir} for the cohorts' tasks "
             f"({', '.join(by_task)}); accepted: a folder written by hyperfusion.train"
         )
-    report["acceptance"] = acceptance(report["models"])
+    report["acceptance"] = (
+        ranking(report["models"]) if unseen else acceptance(report["models"])
+    )
     return report
 
 
@@ -389,6 +460,14 @@ def results_markdown(report: dict[str, Any]) -> str:
         "",
     ]
     for task, info in report["cohorts"].items():
+        if report.get("unseen"):
+            lines.append(
+                f"- **{task}**: every subject ({info['n_subjects']}) of a synthetic "
+                f"cohort generated with seed {info['cohort_seed']}, never seen in "
+                f"training or model selection (trained on seed "
+                f"{info['trained_on_cohort_seed']})."
+            )
+            continue
         lines.append(
             f"- **{task}**: {info['description']}; measured on the held-out test "
             f"split ({info['n_test']} subjects; split seed {info['split_seed']}, "
@@ -404,7 +483,8 @@ def results_markdown(report: dict[str, Any]) -> str:
         models = report["models"].get(task)
         if not models:
             continue
-        lines += [f"## {title}", "", "Mean ± sd over training seeds (test split).", ""]
+        part = "whole new cohort" if report.get("unseen") else "test split"
+        lines += [f"## {title}", "", f"Mean ± sd over training seeds ({part}).", ""]
         header = [
             "Model",
             "Seeds",
@@ -494,6 +574,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cache-dir", type=Path, default=Path("runs") / "cache")
     p.add_argument("--no-gradcam", action="store_true")
+    p.add_argument(
+        "--unseen",
+        action="store_true",
+        help="the cohorts were generated with new seeds: test on every subject and "
+        "check the ranking (default out: WEIGHTS/metrics-unseen.json)",
+    )
     p.add_argument("--quiet", action="store_true")
     return p
 
@@ -502,11 +588,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     args = build_parser().parse_args(argv)
     torch.set_num_threads(TrainConfig().num_threads)
-    out = args.out or args.weights / "metrics.json"
+    stem = "metrics-unseen" if args.unseen else "metrics"
+    out = args.out or args.weights / f"{stem}.json"
     results = args.results
     if results is None:
         same = args.weights.resolve() == WEIGHTS_DIR.resolve()
-        results = RESULTS_FILE if same else out.with_name("RESULTS.md")
+        name = "RESULTS-unseen.md" if args.unseen else "RESULTS.md"
+        results = RESULTS_FILE.with_name(name) if same else out.with_name(name)
     try:
         report = evaluate(
             args.weights,
@@ -514,6 +602,7 @@ def main(argv: list[str] | None = None) -> int:
             args.cache_dir,
             gradcam=not args.no_gradcam,
             progress=not args.quiet,
+            unseen=args.unseen,
         )
     except HyperFusionError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -524,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     results.write_text(results_markdown(report))
     for task, models in report["models"].items():
         for name, entry in models.items():
-            bad = [s for s, e in entry["seeds"].items() if not e["reproduced"]]
+            bad = [s for s, e in entry["seeds"].items() if e["reproduced"] is False]
             if bad:
                 print(
                     f"WARNING: {task}/{name} seeds {', '.join(bad)}: test metrics "

@@ -27,7 +27,13 @@ from tqdm import tqdm
 
 from hyperfusion.errors import CohortError
 from hyperfusion.synth.anatomy import SubjectParams, load_anatomy, render_subject
-from hyperfusion.synth.config import AD_MODEL, BRAIN_AGE_MODEL, RENDER, RenderConfig
+from hyperfusion.synth.config import (
+    AD_MODEL,
+    BRAIN_AGE_MODEL,
+    RENDER,
+    RENDER_BRAIN_AGE,
+    RenderConfig,
+)
 from hyperfusion.synth.latent import (
     EHR_COLUMNS,
     LATENT_COLUMNS,
@@ -86,9 +92,12 @@ def _params(row: pd.Series) -> SubjectParams:
 
 
 def simulate_subject(
-    task: str, seed: int, i: int, render: RenderConfig = RENDER
+    task: str, seed: int, i: int, render: RenderConfig | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
     """Everything about subject ``i`` of a cohort: ``(latent, ehr, image, truth)``.
+
+    ``render`` defaults to the task's: :data:`RENDER` (AD) or
+    :data:`RENDER_BRAIN_AGE` (head sizes equalised, as after affine registration).
 
     ``latent`` and ``ehr`` are one-row frames (no PTID); image and truth are float32
     volumes on the 2 mm MNI grid.
@@ -99,6 +108,8 @@ def simulate_subject(
         ehr = measure_ehr(latent, rng, AD_MODEL)
     else:
         latent, ehr = sample_brain_age(1, rng, BRAIN_AGE_MODEL, AD_MODEL)
+    if render is None:
+        render = RENDER if task == "ad" else RENDER_BRAIN_AGE
     image, truth = render_subject(load_anatomy(), _params(latent.iloc[0]), rng, render)
     return latent, ehr, image, truth
 

@@ -96,6 +96,18 @@ def read_fit_state(run_dir: Path) -> FitState | None:
     return FitState(**saved["state"])
 
 
+def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
+    """The learning rate of ``epoch`` (0-based); a pure function of it, so a resumed
+    run continues the same schedule."""
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    if cfg.lr_schedule == "cosine":
+        return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / max(cfg.epochs, 1)))
+    raise ValueError(
+        f"unknown lr_schedule {cfg.lr_schedule!r}; accepted: 'constant', 'cosine'"
+    )
+
+
 def fit(
     model: nn.Module,
     task: str,
@@ -166,6 +178,8 @@ def fit(
     )
     for epoch in range(state.epoch, cfg.epochs):
         start = time.perf_counter()
+        for group in optimizer.param_groups:
+            group["lr"] = epoch_lr(cfg, epoch)
         sampler.set_epoch(epoch)
         torch.manual_seed(seed * 1_000_003 + epoch * 101 + info.rank)
         hemis = np.random.default_rng([seed, epoch]).integers(0, 2, size=len(train))
@@ -239,6 +253,7 @@ __all__ = [
     "BEST_FILE",
     "LAST_FILE",
     "FitState",
+    "epoch_lr",
     "fit",
     "load_best_state",
     "loss_function",

@@ -67,7 +67,11 @@ DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2)
 # subjects, batch 16) about 17 s.
 TRAIN_DEFAULTS: dict[str, TrainConfig] = {
     "ad": TrainConfig(epochs=24, patience=8),
-    "brain-age": TrainConfig(epochs=15, batch_size=16, patience=5),
+    # Cosine decay: at a constant 1e-3 the validation MAE jumped by up to 10 years
+    # between epochs (HyperFusion seed 1: 5.4 -> 16.3 -> 5.7).
+    "brain-age": TrainConfig(
+        epochs=15, batch_size=16, patience=15, lr_schedule="cosine"
+    ),
 }
 # Per-model changes to the task defaults (none in the shipped weights). Seen on
 # validation: the 180-parameter tabular MLP's score jumps from epoch to epoch, and with

@@ -138,3 +138,34 @@ def test_unknown_model_name_suggests_the_closest():
         build_model("ad", "flim")
     with pytest.raises(UnknownModelError, match="accepted: ad, brain-age"):
         build_model("adni", "film")
+
+
+def test_block_strides_set_the_last_feature_map():
+    # Demo crop 24x32x24 -> stem max-pool 12x16x12 -> strides 1, 2, 2, then 2 or 1.
+    from hyperfusion.config import AD_DEMO
+
+    shapes = {}
+    for strides in ((1, 2, 2, 2), (1, 2, 2, 1)):
+        model = build_model(
+            "ad", "image-only", dataclasses.replace(AD_DEMO, block_strides=strides)
+        ).eval()
+        tap = model.get_submodule("trunk.cam_tap")
+        handle = tap.register_forward_hook(
+            lambda m, i, o, s=strides: shapes.__setitem__(s, tuple(o.shape[2:]))
+        )
+        with torch.no_grad():
+            model(torch.zeros(1, 1, *AD_DEMO.input_shape), torch.zeros(1, 16))
+        handle.remove()
+    assert shapes == {(1, 2, 2, 2): (2, 2, 2), (1, 2, 2, 1): (3, 4, 3)}
+
+
+def test_brain_age_generated_weights_start_at_hyperfan_in_scale():
+    # At initialisation each sex's embedding is 1, so Var(W) must be 1/fan_in.
+    torch.manual_seed(0)
+    model = build_model("brain-age", "hyperfusion")
+    weights = model.generated_weights(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+    for name, (w, _) in weights.items():
+        if w.shape[-1] * w.shape[-2] < 500:  # too few weights for a variance
+            continue
+        ratio = float(w[0].detach().var() * w.shape[-1])
+        assert 0.8 < ratio < 1.2, (name, ratio)

@@ -105,3 +105,22 @@ def test_same_generator_same_image_different_generator_different(anat):
     c, _ = _render(anat, disease=0.5, cfg=RENDER, seed=2)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+def test_brain_age_render_gives_both_sexes_the_same_mean_head_size(monkeypatch):
+    from hyperfusion.synth import cohort
+    from hyperfusion.synth.config import RENDER_BRAIN_AGE
+
+    seen = {}
+
+    def fake_render(anat, params, rng, cfg):
+        seen["cfg"] = cfg
+        return np.zeros(anat.shape, np.float32), np.zeros(anat.shape, np.float32)
+
+    monkeypatch.setattr(cohort, "render_subject", fake_render)
+    cohort.simulate_subject("brain-age", 0, 0)
+    assert seen["cfg"] is RENDER_BRAIN_AGE
+    assert RENDER_BRAIN_AGE.head_scale_male == RENDER_BRAIN_AGE.head_scale_female
+    cohort.simulate_subject("ad", 0, 0)
+    assert seen["cfg"] is RENDER
+    assert RENDER.head_scale_male > RENDER.head_scale_female

@@ -288,3 +288,16 @@ def test_per_model_overrides_change_only_their_model(monkeypatch):
     assert run.default_train_config("ad", "image-only") == run.TRAIN_DEFAULTS["ad"]
     spec = RunSpec("ad", "tabular-only", Path("."), out=Path("."), seed=2)
     assert spec.train_config.patience == 25 and spec.train_config.seed == 2
+
+
+def test_cosine_schedule_halves_at_midpoint_and_decays_to_near_zero():
+    cfg = replace(TINY_TRAIN, lr=1e-3, epochs=10, lr_schedule="cosine")
+    lrs = [loop.epoch_lr(cfg, e) for e in range(10)]
+    assert lrs[0] == pytest.approx(1e-3)
+    assert lrs[5] == pytest.approx(0.5e-3)  # cos(pi/2) = 0
+    assert all(a > b for a, b in zip(lrs, lrs[1:], strict=False))
+    assert lrs[-1] < 0.03e-3
+    constant = replace(cfg, lr_schedule="constant")
+    assert {loop.epoch_lr(constant, e) for e in range(10)} == {1e-3}
+    with pytest.raises(ValueError, match="accepted: 'constant', 'cosine'"):
+        loop.epoch_lr(replace(cfg, lr_schedule="step"), 0)

@@ -21,7 +21,11 @@ from hyperfusion.models.blocks import VGGBlock
 from hyperfusion.models.layers import HyperLinear
 
 BrainAgeFusion = Literal["none", "concat", "hyper"]
-SEX_EMBED_VAR = 0.25  # Var(e) of a 2-value one-hot, as in the reference.
+# E[e²] of each layer's embedding at initialisation (weight 1, bias 0: e = 1 for both
+# sexes), the scale hyperfan-in needs so that Var(W) = 1/fan_in at the start. The
+# reference's 0.25 (the variance of a one-hot entry) made the first generated weights
+# twice as large per layer, and validation MAE jumped between epochs.
+SEX_EMBED_VAR = 1.0
 
 
 def trunk_output_shape(cfg: BrainAgeConfig) -> tuple[int, int, int]:

@@ -15,7 +15,6 @@ from torch import Tensor, nn
 from hyperfusion.config import ResNetConfig
 from hyperfusion.models.blocks import ModulatedPreActBlock
 from hyperfusion.models.nets.resnet import (
-    BLOCK_STRIDES,
     GRADCAM_LAYER,
     ClassifierHead,
     ResNetTrunk,
@@ -34,7 +33,7 @@ class _ModulatedResNet(nn.Module):
         ch = block_channels(cfg)
         self.trunk = ResNetTrunk(cfg)
         self.trunk.blocks[3] = ModulatedPreActBlock(
-            ch[3], ch[4], BLOCK_STRIDES[3], cfg.block_dropout[3], cfg.bn_momentum
+            ch[3], ch[4], cfg.block_strides[3], cfg.block_dropout[3], cfg.bn_momentum
         )
         self.modulator = nn.Sequential(
             nn.Linear(modulator_in, hidden), nn.ReLU(), nn.Linear(hidden, 2 * ch[3])

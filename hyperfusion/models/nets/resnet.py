@@ -1,8 +1,9 @@
 """The pre-activation 3D ResNet shared by every AD image model, and the image-only net.
 
 Stem Conv3 + BN + ReLU + MaxPool 2, four pre-activation blocks doubling the channels
-(strides 1, 2, 2, 2), a final BN + ReLU, global average pooling, and the head
-Dropout -> FC -> ReLU -> Dropout -> FC (paper: 256 -> 64 -> 3 with 16 initial features).
+(strides from the configuration; the paper's 1, 2, 2, 2), a final BN + ReLU, global
+average pooling, and the head Dropout -> FC -> ReLU -> Dropout -> FC (paper: 256 -> 64
+-> 3 with 16 initial features).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from hyperfusion.config import ResNetConfig
 from hyperfusion.models.blocks import PreActBlock
 from hyperfusion.models.layers import HyperLinear
 
-BLOCK_STRIDES = (1, 2, 2, 2)
 # Grad-CAM explains block 3's output, the input of HyperFusion's generated shortcut.
 # On the demo crop block 4's map is only 2x2x2 per hemisphere; on the synthetic
 # validation split (HyperFusion-AD seed 0) the Grad-CAM mass inside the true disease
@@ -57,7 +57,7 @@ class ResNetTrunk(nn.Module):
             PreActBlock(
                 ch[i],
                 ch[i + 1],
-                BLOCK_STRIDES[i],
+                cfg.block_strides[i],
                 cfg.block_dropout[i],
                 m,
                 hyper=f"block{i + 1}.shortcut" in hyper_layers,
