@@ -512,8 +512,10 @@ def _ehr_key(record: EHRRecord, target: str) -> tuple:
 
 
 @st.cache_data(max_entries=128, show_spinner="Computing Grad-CAM…")
-def _gradcam(subject: str, ehr_key: tuple, target: str, _engine: Any, _image: Any):
-    return _engine.gradcam(_image, dict(ehr_key), target)
+def _gradcam(
+    subject: str, ehr_key: tuple, target: str, signed: bool, _engine: Any, _image: Any
+):
+    return _engine.gradcam(_image, dict(ehr_key), target, relu=not signed)
 
 
 @st.cache_data(max_entries=128, show_spinner="Attributing to the EHR…")
@@ -521,13 +523,16 @@ def _attribution(subject: str, ehr_key: tuple, target: str, _engine: Any, _image
     return _engine.ehr_attribution(_image, dict(ehr_key), target)
 
 
-def gradcam_map(target: str, record: EHRRecord | None = None) -> Any:
-    """Grad-CAM of ``target`` (CN, MCI, AD or brain-age), [0, 1] on the task grid,
-    cached per (subject, EHR, target)."""
+def gradcam_map(
+    target: str, record: EHRRecord | None = None, signed: bool = False
+) -> Any:
+    """Grad-CAM of ``target`` (CN, MCI, AD or brain-age) on the task grid, in [0, 1]
+    (``signed``: in [-1, 1], negative where a region lowered the output), cached per
+    (subject, EHR, target, signed)."""
     rec = current_ehr() if record is None else validate_ehr(record, require=False)
     subject = st.session_state["subject"]
     return _gradcam(
-        subject, _ehr_key(rec, target), target, get_engine(), current_image()
+        subject, _ehr_key(rec, target), target, signed, get_engine(), current_image()
     )
 
 

@@ -310,6 +310,15 @@ def reliability_curves(
     return curves
 
 
+def gradcam_localisation(metrics: Mapping[str, Any] | None) -> float | None:
+    """HyperFusion-AD's measured Grad-CAM mass inside the true disease region, as a
+    multiple of chance (mean over seeds), or ``None`` when not measured."""
+    entry: object = metrics
+    for key in ("models", "ad", "hyperfusion", "aggregate", "localisation", "ratio"):
+        entry = entry.get(key) if isinstance(entry, Mapping) else None
+    return finite_number(entry.get("mean") if isinstance(entry, Mapping) else None)
+
+
 def acceptance_table(metrics: Mapping[str, Any] | None) -> pd.DataFrame:
     """The acceptance checks ``metrics.json`` records: ``target``, ``value``
     (with its unit) and ``passed`` (bool); empty when there are none."""
@@ -340,6 +349,7 @@ __all__ = [
     "confusion_matrix",
     "finite_number",
     "format_metrics_table",
+    "gradcam_localisation",
     "load_metrics",
     "metric_value",
     "metrics_table",

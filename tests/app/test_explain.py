@@ -37,3 +37,33 @@ def test_brain_age_is_explained_in_years(explain):
     bars = [f for f in figures(explain) if f["data"][0].get("orientation") == "h"]
     title = bars[0]["layout"]["xaxis"]["title"]["text"]
     assert title == "Contribution to brain age (years)"
+
+
+def test_the_signed_map_shows_evidence_against_in_a_diverging_scale(explain):
+    plain = _slice_figures(explain)[0]["layout"]["coloraxis"]
+    assert plain["cmin"] == 0.0
+    explain.toggle(key="explain_signed").set_value(True).run()
+    assert_clean(explain)
+    signed = _slice_figures(explain)[0]["layout"]["coloraxis"]
+    assert signed["cmin"] < 0 < signed["cmax"]
+    assert signed["colorscale"] != plain["colorscale"]
+    # The measured localisation is stated beside the map.
+    captions = [c.value for c in explain.caption]
+    assert any("chance of the AD model's Grad-CAM mass" in c for c in captions)
+
+
+def test_localisation_is_read_from_metrics_json():
+    from hyperfusion.modelcard import measured
+
+    metrics = {
+        "models": {
+            "ad": {
+                "hyperfusion": {
+                    "aggregate": {"localisation": {"ratio": {"mean": 1.5, "n": 3}}}
+                }
+            }
+        }
+    }
+    assert measured.gradcam_localisation(metrics) == 1.5
+    assert measured.gradcam_localisation({"models": {}}) is None
+    assert measured.gradcam_localisation(None) is None
