@@ -41,7 +41,7 @@ from hyperfusion.data.mri import (
 )
 from hyperfusion.data.qc import QCReport, quality_check
 from hyperfusion.errors import HyperFusionError
-from hyperfusion.explain.gradcam import gradcam_maps
+from hyperfusion.explain.gradcam import CAM_METHODS, CamMethod, gradcam_maps
 from hyperfusion.explain.tabular import field_attributions, integrated_gradients
 from hyperfusion.explain.weights import (
     HyperLayerView,
@@ -419,15 +419,21 @@ class Engine:
         target: str,
         name: str = "hyperfusion",
         relu: bool = True,
+        method: CamMethod = "gradcam",
     ) -> np.ndarray:
-        """Grad-CAM for a class (``"CN"``, ``"MCI"``, ``"AD"``) or ``"brain-age"``,
-        averaged over the ensemble and scaled to [0, 1] (signed maps: [-1, 1]).
+        """Grad-CAM (or HiResCAM, ``method="hirescam"``) for a class (``"CN"``,
+        ``"MCI"``, ``"AD"``) or ``"brain-age"``, averaged over the ensemble and scaled
+        to [0, 1] (signed maps: [-1, 1]).
 
         Returns:
             A volume on the task's grid: the full bilateral AD crop or the brain-age
             grid.
         """
         task = BRAIN_AGE if target == BRAIN_AGE else "ad"
+        if method not in CAM_METHODS:
+            raise HyperFusionError(
+                f"Unknown map method '{method}'; accepted: {', '.join(CAM_METHODS)}"
+            )
         if task == "ad" and target not in AD_CLASSES:
             raise HyperFusionError(
                 f"Unknown Grad-CAM target '{target}'; accepted: "
@@ -442,7 +448,7 @@ class Engine:
         with self._lock:
             for ckpt in self.checkpoints(task, name):
                 tab = self._tabular_tensor(ckpt, task, [rec]).expand(x.shape[0], -1)
-                cam = gradcam_maps(ckpt.model, x, tab, index, relu=relu)
+                cam = gradcam_maps(ckpt.model, x, tab, index, relu=relu, method=method)
                 maps.append(cam.float().cpu().numpy())
         mean = np.mean(maps, axis=0)
         volume = merge_hemispheres(mean) if task == "ad" else mean[0]

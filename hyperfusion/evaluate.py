@@ -33,7 +33,7 @@ from torch import nn
 from hyperfusion.config import TASKS, TrainConfig
 from hyperfusion.data.datasets import cohort_arrays, load_cohort, truth_arrays
 from hyperfusion.errors import CohortError, HyperFusionError, WeightsError
-from hyperfusion.explain.gradcam import gradcam_maps
+from hyperfusion.explain.gradcam import CamMethod, cam_layer, gradcam_maps
 from hyperfusion.models.checkpoint import WEIGHTS_DIR, find_cards, load_checkpoint
 from hyperfusion.models.registry import MODEL_NAMES, get_spec
 from hyperfusion.train.data import SplitData, image_batch, split_data, tabular_batch
@@ -75,15 +75,18 @@ def _hemisphere_cams(
     idx: np.ndarray,
     device: torch.device,
     layer: str | None = None,
+    method: CamMethod = "gradcam",
 ) -> np.ndarray:
-    """Grad-CAM ``(B, 2, X, Y, Z)`` of the true class, per hemisphere, ReLU after
-    trilinear upsampling to the crop (``layer``: default ``model.gradcam_layer``)."""
+    """Maps ``(B, 2, X, Y, Z)`` of the true class, per hemisphere, ReLU after
+    trilinear upsampling to the crop (``layer``: default the method's layer)."""
     target = torch.from_numpy(data.targets[idx]).to(device)
     tab = tabular_batch(data, idx, device)
     maps = []
     for hemi in (0, 1):
         image = image_batch(data, idx, device, hemi)
-        cam = gradcam_maps(model, image, tab, target, layer=layer, relu=False)
+        cam = gradcam_maps(
+            model, image, tab, target, layer=layer, relu=False, method=method
+        )
         maps.append(torch.relu(cam).cpu().numpy())
     return np.stack(maps, axis=1)
 
@@ -95,8 +98,10 @@ def gradcam_localisation(
     device: torch.device,
     threshold: float = TRUTH_THRESHOLD,
     layer: str | None = None,
+    method: CamMethod = "gradcam",
 ) -> dict[str, Any]:
-    """Share of Grad-CAM mass inside the true disease region, against chance.
+    """Share of Grad-CAM (or HiResCAM) mass inside the true disease region, against
+    chance.
 
     Explained: the true class of every MCI and AD subject of ``data`` (the disease
     effect exists only there). Per subject, the region is ``truth > threshold ·
@@ -110,7 +115,8 @@ def gradcam_localisation(
         truth: :func:`~hyperfusion.data.datasets.truth_arrays` of the same rows.
         device: where the model is.
         threshold: the region threshold, a fraction of each subject's maximum.
-        layer: the module explained (default ``model.gradcam_layer``).
+        layer: the module explained (default: the method's layer of the model).
+        method: ``"gradcam"`` or ``"hirescam"``.
 
     Returns:
         Means over subjects of ``mass_inside``, ``chance`` and ``chance_brain``,
@@ -121,7 +127,8 @@ def gradcam_localisation(
     inside, chance, chance_brain = [], [], []
     for start in range(0, len(rows), GRADCAM_BATCH):
         idx = rows[start : start + GRADCAM_BATCH]
-        cams = _hemisphere_cams(model, data, idx, device, layer).astype(np.float64)
+        cams = _hemisphere_cams(model, data, idx, device, layer, method)
+        cams = cams.astype(np.float64)
         for cam, t, img in zip(cams, truth[idx], data.images[idx], strict=True):
             t = t.astype(np.float32)
             region = t > threshold * t.max()
@@ -237,6 +244,14 @@ def evaluate_card(
             for layer in EXTRA_GRADCAM_LAYERS
             if layer in names and layer != model.gradcam_layer
         }
+        hires = cam_layer(model, "hirescam")
+        entry["hirescam_layer"] = hires
+        entry["localisation_hirescam"] = {
+            layer: gradcam_localisation(
+                model, data, truth, device, layer=layer, method="hirescam"
+            )
+            for layer in dict.fromkeys((hires, model.gradcam_layer))
+        }
     return entry
 
 
@@ -268,6 +283,13 @@ def aggregate(entries: list[dict[str, Any]]) -> dict[str, Any]:
             found = [e.get("localisation_extra", {}).get(layer, {}) for e in entries]
             extra[layer] = _aggregate_localisation(found)
         out["localisation_extra"] = extra
+        out["hirescam_layer"] = entries[0].get("hirescam_layer")
+        out["localisation_hirescam"] = {
+            layer: _aggregate_localisation(
+                [e.get("localisation_hirescam", {}).get(layer, {}) for e in entries]
+            )
+            for layer in entries[0].get("localisation_hirescam", {})
+        }
     return out
 
 
@@ -316,6 +338,18 @@ def acceptance(models: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         checks.append(
             {
                 "target": "Grad-CAM mass inside the true region >= 2x chance",
+                "value": ratio,
+                "unit": "x chance",
+                "passed": ratio >= 2.0,
+            }
+        )
+    hires = loc.get("localisation_hirescam", {}).get(loc.get("hirescam_layer"), {})
+    ratio = hires.get("ratio", {}).get("mean")
+    if ratio is not None:
+        checks.append(
+            {
+                "target": "HiResCAM (Grad-CAM with per-voxel weights, the app's "
+                "alternative) mass inside the true region >= 2x chance",
                 "value": ratio,
                 "unit": "x chance",
                 "passed": ratio >= 2.0,
@@ -388,7 +422,8 @@ def evaluate(
             "models": "ad/hyperfusion",
             "layer": "model.gradcam_layer (also: "
             + ", ".join(EXTRA_GRADCAM_LAYERS)
-            + " for comparison)",
+            + " for comparison); HiResCAM: model.hirescam_layer and the Grad-CAM "
+            "layer",
             "subjects": "MCI and AD subjects of the "
             + ("whole new cohort" if unseen else "test split"),
             "target": "the true class",
@@ -508,20 +543,28 @@ def results_markdown(report: dict[str, Any]) -> str:
     loc = report["models"].get("ad", {}).get("hyperfusion", {}).get("aggregate", {})
     if "localisation" in loc:
         g = report["gradcam"]
-        layers = {f"`{loc.get('gradcam_layer')}` (the app's)": loc["localisation"]}
+        layers = {
+            f"Grad-CAM | `{loc.get('gradcam_layer')}` (the app's)": loc["localisation"]
+        }
         for layer, stat in loc.get("localisation_extra", {}).items():
-            layers[f"`{layer}` (comparison)"] = stat
+            layers[f"Grad-CAM | `{layer}` (comparison)"] = stat
+        for layer, stat in loc.get("localisation_hirescam", {}).items():
+            role = "the app's" if layer == loc.get("hirescam_layer") else "comparison"
+            if stat:
+                layers[f"HiResCAM | `{layer}` ({role})"] = stat
         lines += [
             "## Grad-CAM localisation (HyperFusion-AD)",
             "",
-            f"Grad-CAM for {g['target']} of the {g['subjects']}, upsampled "
-            "trilinearly to the hemisphere crop, ReLU; both hemispheres. Region: "
+            f"Maps for {g['target']} of the {g['subjects']}, upsampled "
+            "trilinearly to the hemisphere crop, ReLU; both hemispheres. Grad-CAM "
+            "weighs channels by the gradient averaged over space; HiResCAM multiplies "
+            "gradient and activation per voxel (Draelos & Carin 2020). Region: "
             f"{g['region']}, resampled to the crop. Mean ± sd over seeds of the "
             "per-subject means.",
             "",
-            "| Layer | Grad-CAM mass inside | Chance (crop) | Ratio | Chance (brain) "
+            "| Method | Layer | Mass inside | Chance (crop) | Ratio | Chance (brain) "
             "| Ratio (brain) |",
-            "|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|",
         ]
         for label, stat in layers.items():
             lines.append(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from hyperfusion import ui
-from hyperfusion.modelcard import measured
+from hyperfusion.explain.gradcam import CAM_LABELS
 from hyperfusion.viz.charts import attribution_bars
 
 NAMES = {"CN": "CN", "MCI": "MCI", "AD": "AD", "brain-age": "Brain age"}
@@ -18,12 +18,12 @@ ui.page_header(
 )
 target, cam = "AD", None
 with ui.run_safely("The Grad-CAM section"):
-    st.subheader("Grad-CAM: where the model found evidence")
+    st.subheader("Grad-CAM and HiResCAM: where the model found evidence")
     st.markdown(
-        "Grad-CAM weighs the last convolutional features by how much they raise the "
-        "chosen output, then maps them back onto the MRI. Bright means *this region "
-        "pushed the output up*. The AD model sees a crop around both hippocampi; "
-        "the brain-age model sees the whole brain."
+        "Both weigh the convolutional features by how much they raise the chosen "
+        "output, then map them back onto the MRI. Bright means *this region pushed "
+        "the output up*. The AD model sees a crop around both hippocampi; the "
+        "brain-age model sees the whole brain."
     )
     prediction = ui.current_prediction()
     c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
@@ -37,24 +37,10 @@ with ui.run_safely("The Grad-CAM section"):
     )
     with c2:
         opacity, threshold = ui.map_controls("explain")
-    signed = st.toggle(
-        "Signed map: also show evidence against (blue)",
-        key="explain_signed",
-        help="Plain Grad-CAM keeps only regions that raised the output. The signed "
-        "map also shows, in blue, regions whose features lowered it, e.g. healthy "
-        "hippocampal tissue counting against AD.",
-    )
-    ratio = measured.gradcam_localisation(measured.load_metrics())
-    if ratio is not None:
-        st.caption(
-            f"Measured on the SYNTHETIC test split: {ratio:.2f}× chance of the AD "
-            "model's Grad-CAM mass lies inside the true disease region (2× would be "
-            "good). Read these maps as where the model looked, not as lesion "
-            "detection; see docs/EXPERIMENTS.md."
-        )
+    method, signed = ui.map_method_controls("explain")
     task = "brain-age" if target == "brain-age" else "ad"
     volume, affine = ui.task_volume(ui.current_image(), task)
-    cam = ui.gradcam_map(target, signed=signed)
+    cam = ui.gradcam_map(target, signed=signed, method=method)
     if not cam.any():
         st.info(
             "This map is empty: the model found no positive evidence for "
@@ -68,9 +54,9 @@ with ui.run_safely("The Grad-CAM section"):
         opacity=opacity,
         threshold=threshold,
         diverging=signed,
-        overlay_title=f"Grad-CAM {NAMES[target]}" + " (signed)" * signed,
+        overlay_title=f"{CAM_LABELS[method]} {NAMES[target]}" + " (signed)" * signed,
     )
-    ui.gradcam_download(cam, target)
+    ui.gradcam_download(cam, target, method)
 
 with ui.run_safely("The scenario difference"):
     st.subheader("How the map changes between two EHR scenarios")
@@ -83,7 +69,7 @@ with ui.run_safely("The scenario difference"):
     with st.expander("Scenario B", expanded=True):
         record_b = ui.scenario_b()
     if cam is not None:
-        diff = cam - ui.gradcam_map(target, record_b, signed=signed)
+        diff = cam - ui.gradcam_map(target, record_b, signed=signed, method=method)
         peak = float(abs(diff).max())
         if peak == 0:
             hint = " The brain-age model sees only sex (and the MRI)." * (task != "ad")

@@ -103,6 +103,10 @@ def test_gradcam_is_a_unit_scaled_map_on_the_task_grid(engine, image):
     np.testing.assert_allclose(exported.affine, image.source.affine)
     with pytest.raises(HyperFusionError, match="accepted: CN, MCI, AD"):
         engine.gradcam(image, RECORD, "dementia")
+    hires = engine.gradcam(image, RECORD, "AD", method="hirescam")
+    assert hires.shape == cam.shape and hires.min() >= 0
+    with pytest.raises(HyperFusionError, match="accepted: gradcam, hirescam"):
+        engine.gradcam(image, RECORD, "AD", method="saliency")
 
 
 @pytest.mark.slow

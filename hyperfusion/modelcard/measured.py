@@ -310,13 +310,29 @@ def reliability_curves(
     return curves
 
 
-def gradcam_localisation(metrics: Mapping[str, Any] | None) -> float | None:
-    """HyperFusion-AD's measured Grad-CAM mass inside the true disease region, as a
-    multiple of chance (mean over seeds), or ``None`` when not measured."""
-    entry: object = metrics
-    for key in ("models", "ad", "hyperfusion", "aggregate", "localisation", "ratio"):
-        entry = entry.get(key) if isinstance(entry, Mapping) else None
-    return finite_number(entry.get("mean") if isinstance(entry, Mapping) else None)
+def gradcam_localisation(
+    metrics: Mapping[str, Any] | None, method: str = "gradcam"
+) -> float | None:
+    """HyperFusion-AD's measured map mass inside the true disease region at the app's
+    layer, as a multiple of chance (mean over seeds), or ``None`` when not measured.
+
+    Args:
+        metrics: ``metrics.json``.
+        method: ``"gradcam"`` or ``"hirescam"``.
+    """
+    agg: object = metrics
+    for key in ("models", "ad", "hyperfusion", "aggregate"):
+        agg = agg.get(key) if isinstance(agg, Mapping) else None
+    if not isinstance(agg, Mapping):
+        return None
+    if method == "hirescam":
+        by_layer = agg.get("localisation_hirescam")
+        layer = agg.get("hirescam_layer")
+        loc = by_layer.get(layer) if isinstance(by_layer, Mapping) else None
+    else:
+        loc = agg.get("localisation")
+    ratio = loc.get("ratio") if isinstance(loc, Mapping) else None
+    return finite_number(ratio.get("mean") if isinstance(ratio, Mapping) else None)
 
 
 def acceptance_table(metrics: Mapping[str, Any] | None) -> pd.DataFrame:

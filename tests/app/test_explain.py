@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -47,9 +49,27 @@ def test_the_signed_map_shows_evidence_against_in_a_diverging_scale(explain):
     signed = _slice_figures(explain)[0]["layout"]["coloraxis"]
     assert signed["cmin"] < 0 < signed["cmax"]
     assert signed["colorscale"] != plain["colorscale"]
-    # The measured localisation is stated beside the map.
-    captions = [c.value for c in explain.caption]
-    assert any("chance of the AD model's Grad-CAM mass" in c for c in captions)
+
+
+def test_the_measured_localisation_of_both_maps_is_stated(tmp_path, monkeypatch):
+    from hyperfusion.modelcard import measured
+
+    def loc(ratio):
+        return {"ratio": {"mean": ratio, "sd": 0.1, "n": 3}}
+
+    agg = {
+        "localisation": loc(1.04),
+        "hirescam_layer": "trunk.blocks.1",
+        "localisation_hirescam": {"trunk.blocks.1": loc(3.8)},
+    }
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"models": {"ad": {"hyperfusion": {"aggregate": agg}}}}))
+    monkeypatch.setattr(measured, "METRICS_PATH", path)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = at.switch_page(EXPLAIN).run()
+    assert_clean(at)
+    captions = [c.value for c in at.caption]
+    assert any("1.0× chance for Grad-CAM and 3.8× for HiResCAM" in c for c in captions)
 
 
 def test_localisation_is_read_from_metrics_json():
@@ -67,3 +87,10 @@ def test_localisation_is_read_from_metrics_json():
     assert measured.gradcam_localisation(metrics) == 1.5
     assert measured.gradcam_localisation({"models": {}}) is None
     assert measured.gradcam_localisation(None) is None
+
+
+def test_hirescam_is_offered_beside_grad_cam(explain):
+    explain.button_group(key="explain_method").set_value("hirescam").run()
+    assert_clean(explain)
+    title = _slice_figures(explain)[0]["layout"]["coloraxis"]["colorbar"]["title"]
+    assert "HiResCAM" in str(title)

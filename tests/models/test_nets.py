@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from hyperfusion.errors import UnknownModelError
+from hyperfusion.explain.gradcam import cam_layer
 from hyperfusion.models.layers import HyperConv3d, HyperLinear
 from hyperfusion.models.registry import MODEL_NAMES, build_model
 
@@ -59,14 +60,17 @@ def test_gradcam_layer_names_a_module_hit_by_forward(task, name):
     if model.gradcam_layer is None:
         assert name == "tabular-only"
         return
-    layer = model.get_submodule(model.gradcam_layer)
-    seen = []
-    handle = layer.register_forward_hook(lambda m, i, o: seen.append(o.shape))
-    image, tabular = _batch(model, 2)
-    with torch.no_grad():
-        model(image, tabular)
-    handle.remove()
-    assert len(seen) == 1 and len(seen[0]) == 5  # one 3D feature map (B, C, X, Y, Z)
+    for method in ("gradcam", "hirescam"):
+        layer = model.get_submodule(cam_layer(model, method))
+        seen = []
+        handle = layer.register_forward_hook(
+            lambda m, i, o, seen=seen: seen.append(o.shape)
+        )
+        image, tabular = _batch(model, 2)
+        with torch.no_grad():
+            model(image, tabular)
+        handle.remove()
+        assert len(seen) == 1 and len(seen[0]) == 5  # one 3D map (B, C, X, Y, Z)
 
 
 @pytest.mark.parametrize(

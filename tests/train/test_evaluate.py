@@ -87,8 +87,15 @@ def test_evaluate_reproduces_the_stored_test_metrics(
         "trunk.cam_tap",
         "trunk.blocks.1",
     }
+    assert ad["seeds"]["0"]["hirescam_layer"] == "trunk.blocks.1"
+    assert set(ad["seeds"]["0"]["localisation_hirescam"]) == {
+        "trunk.blocks.1",
+        "trunk.blocks.2",
+    }
+    assert "hirescam_layer" in ad["aggregate"]
     text = results.read_text()
     assert "| hyperfusion | 2 |" in text and "MAE (years)" in text
+    assert "| HiResCAM | `trunk.blocks.1` (the app's) |" in text
 
 
 def test_evaluate_refuses_a_cohort_the_weights_were_not_trained_on(

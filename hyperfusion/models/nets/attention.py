@@ -13,7 +13,12 @@ import torch
 from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
-from hyperfusion.models.nets.resnet import GRADCAM_LAYER, ClassifierHead, ResNetTrunk
+from hyperfusion.models.nets.resnet import (
+    GRADCAM_LAYER,
+    HIRESCAM_LAYER,
+    ClassifierHead,
+    ResNetTrunk,
+)
 
 # Names from hyperfusion.data.ehr.AD_FEATURES, grouped into modality tokens.
 EHR_GROUPS: dict[str, tuple[str, ...]] = {
@@ -34,6 +39,7 @@ class AttentionFusionNet(nn.Module):
     """
 
     gradcam_layer = GRADCAM_LAYER
+    hirescam_layer = HIRESCAM_LAYER
     token_names: tuple[str, ...] = ("image", *EHR_GROUPS)
 
     def __init__(

@@ -6,13 +6,19 @@ import torch
 from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
-from hyperfusion.models.nets.resnet import GRADCAM_LAYER, ClassifierHead, ResNetTrunk
+from hyperfusion.models.nets.resnet import (
+    GRADCAM_LAYER,
+    HIRESCAM_LAYER,
+    ClassifierHead,
+    ResNetTrunk,
+)
 
 
 class ConcatNet(nn.Module):
     """``head([GAP(ResNet(x)), t])``: 16f pooled image features + F EHR values."""
 
     gradcam_layer = GRADCAM_LAYER
+    hirescam_layer = HIRESCAM_LAYER
 
     def __init__(self, cfg: ResNetConfig) -> None:
         super().__init__()

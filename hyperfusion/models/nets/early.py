@@ -6,7 +6,12 @@ import torch
 from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
-from hyperfusion.models.nets.resnet import GRADCAM_LAYER, ClassifierHead, ResNetTrunk
+from hyperfusion.models.nets.resnet import (
+    GRADCAM_LAYER,
+    HIRESCAM_LAYER,
+    ClassifierHead,
+    ResNetTrunk,
+)
 
 
 class EarlyFusionNet(nn.Module):
@@ -16,6 +21,7 @@ class EarlyFusionNet(nn.Module):
     """
 
     gradcam_layer = GRADCAM_LAYER
+    hirescam_layer = HIRESCAM_LAYER
 
     def __init__(self, cfg: ResNetConfig) -> None:
         super().__init__()

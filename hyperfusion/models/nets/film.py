@@ -16,6 +16,7 @@ from hyperfusion.config import ResNetConfig
 from hyperfusion.models.blocks import ModulatedPreActBlock
 from hyperfusion.models.nets.resnet import (
     GRADCAM_LAYER,
+    HIRESCAM_LAYER,
     ClassifierHead,
     ResNetTrunk,
     block_channels,
@@ -26,6 +27,7 @@ class _ModulatedResNet(nn.Module):
     """The ResNet with block 4 replaced by a modulated block."""
 
     gradcam_layer = GRADCAM_LAYER
+    hirescam_layer = HIRESCAM_LAYER
 
     def __init__(self, cfg: ResNetConfig, modulator_in: int, hidden: int) -> None:
         super().__init__()

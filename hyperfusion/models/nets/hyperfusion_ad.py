@@ -12,7 +12,12 @@ from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
 from hyperfusion.models.layers import HyperConv3d, HyperLinear
-from hyperfusion.models.nets.resnet import GRADCAM_LAYER, ClassifierHead, ResNetTrunk
+from hyperfusion.models.nets.resnet import (
+    GRADCAM_LAYER,
+    HIRESCAM_LAYER,
+    ClassifierHead,
+    ResNetTrunk,
+)
 from hyperfusion.models.tabular import tabular_embedding
 
 
@@ -28,6 +33,7 @@ class HyperFusionNet(nn.Module):
     """
 
     gradcam_layer = GRADCAM_LAYER
+    hirescam_layer = HIRESCAM_LAYER
 
     def __init__(self, cfg: ResNetConfig, embed_var: float = 1.0) -> None:
         super().__init__()

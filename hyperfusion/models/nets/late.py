@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
-from hyperfusion.models.nets.resnet import GRADCAM_LAYER, ImageOnlyNet
+from hyperfusion.models.nets.resnet import GRADCAM_LAYER, HIRESCAM_LAYER, ImageOnlyNet
 from hyperfusion.models.tabular import TabularMLP
 
 
@@ -17,6 +17,7 @@ class LateFusionNet(nn.Module):
     """
 
     gradcam_layer = f"image_net.{GRADCAM_LAYER}"
+    hirescam_layer = f"image_net.{HIRESCAM_LAYER}"
 
     def __init__(self, cfg: ResNetConfig) -> None:
         super().__init__()
