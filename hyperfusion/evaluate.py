@@ -36,10 +36,17 @@ from hyperfusion.errors import CohortError, HyperFusionError, WeightsError
 from hyperfusion.explain.gradcam import CamMethod, cam_layer, gradcam_maps
 from hyperfusion.models.checkpoint import WEIGHTS_DIR, find_cards, load_checkpoint
 from hyperfusion.models.registry import MODEL_NAMES, get_spec
-from hyperfusion.train.data import SplitData, image_batch, split_data, tabular_batch
+from hyperfusion.train.data import (
+    SplitData,
+    image_batch,
+    predict,
+    split_data,
+    tabular_batch,
+)
 from hyperfusion.train.run import evaluate_checkpoint, prepare_cohort
 from hyperfusion.train.splits import split_summary
 
+REFERENCE_SUBJECTS = 4  # test subjects whose raw outputs metrics.json keeps
 TRUTH_THRESHOLD = 0.1  # the disease region: truth > 10 % of the subject's maximum
 GRADCAM_BATCH = 16
 # Also measured, for comparison with the default (block 3, models.nets.resnet):
@@ -218,6 +225,7 @@ def evaluate_card(
         cohorts.images(task, seed, grid) if get_spec(task, name).uses_image else None
     )
     test = evaluate_checkpoint(ckpt, df, split, images, parts=("test",))["test"]
+    reference = None if unseen else _reference_outputs(ckpt, df, split, images)
     stored = card.get("metrics", {}).get("test")
     entry: dict[str, Any] = {
         "seed": card["seed"],
@@ -227,6 +235,8 @@ def evaluate_card(
         "epochs_run": card.get("training", {}).get("epochs_run"),
         "time_s": card.get("training", {}).get("time_s"),
     }
+    if reference is not None:
+        entry["reference_outputs"] = reference
     if gradcam and task == "ad" and name == "hyperfusion" and images is not None:
         mask = (split == "test").to_numpy()
         rows = df[mask].reset_index(drop=True)
@@ -253,6 +263,21 @@ def evaluate_card(
             for layer in dict.fromkeys((hires, model.gradcam_layer))
         }
     return entry
+
+
+def _reference_outputs(
+    ckpt: Any, df: pd.DataFrame, split: pd.Series, images: np.ndarray | None
+) -> dict[str, Any]:
+    """The outputs on the first test subjects (AD: logits; brain age: years), so a
+    fast test can regenerate just those subjects and check the shipped weights."""
+    task = ckpt.card["task"]
+    rows = np.flatnonzero((split == "test").to_numpy())[:REFERENCE_SUBJECTS]
+    part = df.iloc[rows].reset_index(drop=True)
+    data = split_data(
+        task, part, None if images is None else images[rows], ckpt.preprocessor
+    )
+    out = predict(ckpt.model, data, next(ckpt.model.parameters()).device)
+    return {"ptids": list(part["PTID"]), "outputs": np.round(out, 5).tolist()}
 
 
 def _mean_sd(values: list[float | None]) -> dict[str, float | int | None]:

@@ -64,6 +64,22 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_subset_of_subjects_is_byte_identical_to_the_whole_cohort(tmp_path):
+    generate_cohort("ad", 4, 5, tmp_path / "all", progress=False)
+    generate_cohort("ad", 4, 5, tmp_path / "sub", progress=False, indices=[3, 1])
+    whole, part = _files(tmp_path / "all"), _files(tmp_path / "sub")
+    for pid in ("SYN_0004", "SYN_0002"):
+        for kind in ("images", "truth"):
+            assert part[f"{kind}/{pid}.nii.gz"] == whole[f"{kind}/{pid}.nii.gz"]
+    assert "images/SYN_0001.nii.gz" not in part
+    rows = pd.read_csv(tmp_path / "all" / "ehr.csv").set_index("PTID")
+    sub = pd.read_csv(tmp_path / "sub" / "ehr.csv").set_index("PTID")
+    pd.testing.assert_frame_equal(sub, rows.loc[["SYN_0004", "SYN_0002"]])
+    with pytest.raises(CohortError, match="from 0 to 3"):
+        generate_cohort("ad", 4, 5, tmp_path / "bad", progress=False, indices=[4])
+
+
+@pytest.mark.slow
 def test_layout_columns_and_readme(tmp_path):
     ehr = generate_cohort("ad", 2, 1, tmp_path, progress=False)
     assert list(ehr.columns) == COLUMNS
