@@ -24,8 +24,11 @@ Why fusion is needed here (by construction, and measured by :mod:`.calibrate`):
 Calibration (multinomial logistic regression on scalar image stand-ins / the tabular
 vector / both, 4000 train, 2000 held out, seeds 0, 1, 2; balanced accuracy, chance
 0.333): image 0.674 / 0.680 / 0.676, tabular 0.670 / 0.689 / 0.667, both 0.774 /
-0.790 / 0.773: fusion leads each single modality by 10 points. Brain-age stand-ins:
-age MAE 6.2 years without sex, 5.1 with sex.
+0.790 / 0.773: fusion leads each single modality by 10 points. Brain-age stand-ins
+(hippocampus, ventricles, head size): age MAE 6.1 years without sex, 5.1 with sex;
+brain-age images are head-size-normalised (``RENDER_BRAIN_AGE``, as after an affine
+registration), since with sex-dependent head size the image shows sex and the gain
+shrinks to 0.1 year.
 
 Speed (this 2-core machine, shared, load ~4): 100 AD subjects in 38.5 s with one
 process, 33.5 s with ``--workers 2`` (template loading ~4 s included; ~0.27 s per

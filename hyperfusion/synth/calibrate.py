@@ -24,8 +24,10 @@ margin allows for a CNN reading the image less precisely than ``READING_NOISE``)
 Tuning history: with ``z_scale`` 0.45, ``fdg_sd`` 0.10 and ``c_noise`` 0.30 the lead
 was 8.7 points; a reading noise of 0.15 instead of 0.10 costs the image ~2 points.
 For the brain-age cohort (``calibrate_brain_age``: cubic ridge regression of age on
-the stand-ins, 4000 / 2000): MAE 6.2 years without sex, 5.1 with sex (sex sets the
-ventricles' baseline and the ageing curve's onset and rate).
+the stand-ins, hippocampus, ventricles and head size, 4000 / 2000): MAE 6.1 years
+without sex, 5.1 with sex (sex sets the ventricles' baseline and the ageing curve's
+onset and rate). With the AD render's sex-dependent head size: 5.2 and 5.1, the image
+showing sex by its size; hence the head-size-normalised ``RENDER_BRAIN_AGE``.
 """
 
 from __future__ import annotations
