@@ -405,7 +405,8 @@ DATA_DESCRIPTION = (
     "missingness (CSF 50 %, amyloid PET 50 %, FDG 40 %, APOE4 9 %); the image "
     "shows N as medial-temporal atrophy, which ageing mimics. So neither modality "
     "alone suffices, by construction. The brain-age cohort is healthy subjects aged "
-    "20–90 with sex-dependent ageing."
+    "20–90 with sex-dependent ageing; its images are head-size-normalised, as after "
+    "an affine registration to MNI space, so that the image does not reveal sex."
 )
 RELIABILITY_HELP = (
     "**Reading the reliability diagram.** Test subjects are binned by the "
@@ -425,7 +426,9 @@ INTENDED_USE = (
     "training); metrics are on a held-out part of the same synthetic cohort and do "
     "not transfer to real scans; inputs outside the preprocessing contract give "
     "meaningless numbers; ensemble spread is over training seeds only and "
-    "understates the true uncertainty."
+    "understates the true uncertainty; Grad-CAM maps put about chance of their mass "
+    "in the true disease region although the model relies on it (HiResCAM, offered "
+    "beside it, localises it: see the acceptance table)."
 )
 
 
