@@ -139,6 +139,9 @@ class TrainConfig:
     weight_decay: float = 1e-5  # paper: 1e-5 (AD), 0.05 (brain age)
     patience: int = 8
     lr_schedule: str = "constant"  # or "cosine": lr·(1 + cos(π·epoch/epochs))/2
+    # Learning-rate multiplier for a model's conditioning embeddings (its
+    # ``conditioning_parameters()``), e.g. HyperFusion-BrainAge's sex embeddings.
+    embedding_lr_scale: float = 1.0
     tabular_pretrain_epochs: int = 40
     seed: int = 0
     class_weights: tuple[float, float, float] = (1.1, 0.696, 1.4)

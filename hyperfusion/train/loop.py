@@ -96,6 +96,19 @@ def read_fit_state(run_dir: Path) -> FitState | None:
     return FitState(**saved["state"])
 
 
+def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """Adam parameter groups: the model's conditioning embeddings (if it names any
+    with ``conditioning_parameters()``) at ``cfg.embedding_lr_scale`` times the
+    learning rate, everything else at 1x."""
+    special = list(getattr(model, "conditioning_parameters", list)())
+    ids = {id(p) for p in special}
+    rest = [p for p in model.parameters() if id(p) not in ids]
+    groups = [{"params": rest, "lr_scale": 1.0}]
+    if special:
+        groups.append({"params": special, "lr_scale": cfg.embedding_lr_scale})
+    return groups
+
+
 def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
     """The learning rate of ``epoch`` (0-based); a pure function of it, so a resumed
     run continues the same schedule."""
@@ -143,7 +156,7 @@ def fit(
     device = info.device
     net = wrap_model(model, info)
     optimizer = torch.optim.Adam(
-        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+        param_groups(model, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay
     )
     state = FitState()
     best_state = _state_copy(model)
@@ -179,7 +192,7 @@ def fit(
     for epoch in range(state.epoch, cfg.epochs):
         start = time.perf_counter()
         for group in optimizer.param_groups:
-            group["lr"] = epoch_lr(cfg, epoch)
+            group["lr"] = epoch_lr(cfg, epoch) * group["lr_scale"]
         sampler.set_epoch(epoch)
         torch.manual_seed(seed * 1_000_003 + epoch * 101 + info.rank)
         hemis = np.random.default_rng([seed, epoch]).integers(0, 2, size=len(train))
@@ -254,6 +267,7 @@ __all__ = [
     "LAST_FILE",
     "FitState",
     "epoch_lr",
+    "param_groups",
     "fit",
     "load_best_state",
     "loss_function",

@@ -301,3 +301,17 @@ def test_cosine_schedule_halves_at_midpoint_and_decays_to_near_zero():
     assert {loop.epoch_lr(constant, e) for e in range(10)} == {1e-3}
     with pytest.raises(ValueError, match="accepted: 'constant', 'cosine'"):
         loop.epoch_lr(replace(cfg, lr_schedule="step"), 0)
+
+
+def test_conditioning_embeddings_get_their_own_learning_rate():
+    cfg = replace(TINY_TRAIN, embedding_lr_scale=10.0)
+    model = build_model("brain-age", "hyperfusion", TINY_BRAIN_AGE)
+    groups = loop.param_groups(model, cfg)
+    assert [g["lr_scale"] for g in groups] == [1.0, 10.0]
+    special = {id(p) for p in groups[1]["params"]}
+    assert special == {id(p) for p in model.embeddings.parameters()}
+    n_all = sum(1 for _ in model.parameters())
+    assert len(groups[0]["params"]) + len(groups[1]["params"]) == n_all
+    # A model without conditioning embeddings keeps one group.
+    plain = build_model("brain-age", "image-only", TINY_BRAIN_AGE)
+    assert [g["lr_scale"] for g in loop.param_groups(plain, cfg)] == [1.0]

@@ -95,6 +95,11 @@ class BrainAgeNet(nn.Module):
     def forward(self, image: Tensor, tabular: Tensor) -> Tensor:
         return self.fuse(self.encode_image(image), tabular)
 
+    def conditioning_parameters(self) -> list[nn.Parameter]:
+        """The sex embeddings' parameters: 3 per layer, which must move O(1) from
+        their identical start for the sexes' weights to differ (trained faster)."""
+        return list(self.embeddings.parameters())
+
     def hyper_modules(self) -> dict[str, HyperLinear]:
         """The generated FC layers by name (``"fc1"``...); empty unless hyper."""
         if self.fusion != "hyper":
