@@ -166,7 +166,11 @@ def fit(
     if last is not None and last.is_file():
         saved = torch.load(last, map_location="cpu", weights_only=False)
         model.load_state_dict(saved["model"])
+        scales = [group["lr_scale"] for group in optimizer.param_groups]
         optimizer.load_state_dict(saved["optimizer"])
+        # Saved states replace the groups' settings; the scales come from the code.
+        for group, scale in zip(optimizer.param_groups, scales, strict=True):
+            group["lr_scale"] = scale
         state = FitState(**saved["state"])
         best_state = load_best_state(Path(run_dir))
     if state.finished or state.epoch >= cfg.epochs:

@@ -315,3 +315,55 @@ def test_conditioning_embeddings_get_their_own_learning_rate():
     # A model without conditioning embeddings keeps one group.
     plain = build_model("brain-age", "image-only", TINY_BRAIN_AGE)
     assert [g["lr_scale"] for g in loop.param_groups(plain, cfg)] == [1.0]
+
+
+def test_resuming_a_checkpoint_saved_without_lr_scales_keeps_the_code_scales(
+    tiny_brain_age_cohort, tmp_path, monkeypatch
+):
+    spec = _spec(tiny_brain_age_cohort, tmp_path, name="hyperfusion", task="brain-age")
+    df, split = prepare_cohort("brain-age", tiny_brain_age_cohort, 0)
+    from hyperfusion.data.ehr import EHRPreprocessor
+
+    pre = EHRPreprocessor().fit(df[(split == "train").to_numpy()])
+    data = build_inputs(spec, df, split, pre, DistInfo())
+    cfg = replace(TINY_TRAIN, epochs=1, embedding_lr_scale=30.0)
+    model = build_model("brain-age", "hyperfusion", TINY_BRAIN_AGE)
+    fit(
+        model,
+        "brain-age",
+        data["train"],
+        data["val"],
+        cfg,
+        seed=0,
+        run_dir=tmp_path / "r",
+        progress=False,
+    )
+    # An older last.pt: its optimizer groups know nothing of lr_scale.
+    last = tmp_path / "r" / loop.LAST_FILE
+    saved = torch.load(last, weights_only=False)
+    for group in saved["optimizer"]["param_groups"]:
+        del group["lr_scale"]
+    saved["state"]["finished"] = False
+    torch.save(saved, last)
+    seen = []
+    real_adam = torch.optim.Adam
+
+    class Spy(real_adam):
+        def step(self, *args, **kwargs):
+            seen.append([g["lr"] for g in self.param_groups])
+            return super().step(*args, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", Spy)
+    _, state = fit(
+        model,
+        "brain-age",
+        data["train"],
+        data["val"],
+        replace(cfg, epochs=2),
+        seed=0,
+        run_dir=tmp_path / "r",
+        progress=False,
+    )
+    assert state.epoch == 2 and seen
+    base, emb = seen[0]
+    assert emb == pytest.approx(30.0 * base)
