@@ -403,7 +403,9 @@ def ranking(models: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             checks.append(
                 {
                     "target": f"{task}: HyperFusion ranks above {other} ({key})",
-                    "value": round(sign * (hf - base), 4),
+                    "value": round(
+                        sign * (hf - base) * (100 if task == "ad" else 1), 2
+                    ),
                     "unit": "points" if task == "ad" else "years better",
                     "passed": sign * (hf - base) > 0,
                 }

@@ -159,7 +159,7 @@ def test_ranking_compares_hyperfusion_with_each_single_modality():
         "passed"
     ]
     tab = checks["ad: HyperFusion ranks above tabular-only (balanced_accuracy)"]
-    assert tab["passed"] and tab["value"] == pytest.approx(0.10)
+    assert tab["passed"] and tab["value"] == pytest.approx(10.0)
     age = checks["brain-age: HyperFusion ranks above image-only (mae)"]
     assert age["passed"] and age["value"] == pytest.approx(0.5)
 
