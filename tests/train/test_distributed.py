@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.train.tiny_cohort import train_cli_args
 
 
 @pytest.mark.slow
@@ -23,23 +24,16 @@ def test_torchrun_with_two_cpu_processes_writes_a_checkpoint(tiny_ad_cohort, tmp
         "--nproc_per_node=2",
         "-m",
         "hyperfusion.train",
-        "--task",
-        "ad",
-        "--model",
-        "hyperfusion",
-        "--cohort",
-        str(tiny_ad_cohort),
-        "--out",
-        str(tmp_path / "w"),
-        "--runs-dir",
-        str(tmp_path / "r"),
-        "--epochs",
-        "2",
-        "--batch-size",
-        "4",
-        "--device",
-        "cpu",
-        "--quiet",
+        *train_cli_args(
+            tiny_ad_cohort,
+            tmp_path,
+            "hyperfusion",
+            2,
+            "--batch-size",
+            "4",
+            "--device",
+            "cpu",
+        ),
     ]
     done = subprocess.run(
         cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300

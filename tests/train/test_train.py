@@ -25,7 +25,12 @@ from hyperfusion.train.run import (
     prepare_cohort,
     train_run,
 )
-from tests.train.tiny_cohort import TINY_AD, TINY_BRAIN_AGE, TINY_TRAIN
+from tests.train.tiny_cohort import (
+    TINY_AD,
+    TINY_BRAIN_AGE,
+    TINY_TRAIN,
+    train_cli_args,
+)
 
 
 def _spec(cohort: Path, root: Path, task="ad", name="hyperfusion", **kw) -> RunSpec:
@@ -236,21 +241,7 @@ def test_all_runs_put_the_compared_models_first():
 
 
 def test_cli_trains_then_skips(tiny_ad_cohort, tmp_path, capsys):
-    args = [
-        "--task",
-        "ad",
-        "--model",
-        "tabular-only",
-        "--cohort",
-        str(tiny_ad_cohort),
-        "--out",
-        str(tmp_path / "w"),
-        "--runs-dir",
-        str(tmp_path / "r"),
-        "--epochs",
-        "1",
-        "--quiet",
-    ]
+    args = train_cli_args(tiny_ad_cohort, tmp_path, "tabular-only", 1)
     assert main(args) == 0
     card = json.loads((tmp_path / "w" / "ad" / "tabular-only-seed0.json").read_text())
     assert card["training"]["epochs_run"] == 1

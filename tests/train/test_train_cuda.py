@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from tests.conftest import REPO_ROOT
+from tests.train.tiny_cohort import train_cli_args
 
 pytestmark = [
     pytest.mark.cuda,
@@ -27,23 +28,16 @@ def test_training_cli_on_cuda_with_mixed_precision(tiny_ad_cohort, tmp_path):
         sys.executable,
         "-m",
         "hyperfusion.train",
-        "--task",
-        "ad",
-        "--model",
-        "hyperfusion",
-        "--cohort",
-        str(tiny_ad_cohort),
-        "--out",
-        str(tmp_path / "w"),
-        "--runs-dir",
-        str(tmp_path / "r"),
-        "--epochs",
-        "2",
-        "--batch-size",
-        "4",
-        "--device",
-        "cuda",
-        "--quiet",
+        *train_cli_args(
+            tiny_ad_cohort,
+            tmp_path,
+            "hyperfusion",
+            2,
+            "--batch-size",
+            "4",
+            "--device",
+            "cuda",
+        ),
     ]
     done = subprocess.run(
         cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300

@@ -90,3 +90,25 @@ def make_tiny_cohort(
         )
     pd.DataFrame(rows).to_csv(out / "ehr.csv", index=False)
     return out
+
+
+def train_cli_args(
+    cohort: Path, root: Path, model: str = "hyperfusion", epochs: int = 2, *extra: str
+) -> list[str]:
+    """``hyperfusion.train`` arguments for a tiny AD run writing under ``root``."""
+    return [
+        "--task",
+        "ad",
+        "--model",
+        model,
+        "--cohort",
+        str(cohort),
+        "--out",
+        str(root / "w"),
+        "--runs-dir",
+        str(root / "r"),
+        "--epochs",
+        str(epochs),
+        *extra,
+        "--quiet",
+    ]
