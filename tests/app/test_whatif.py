@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
 import numpy as np
@@ -14,7 +13,7 @@ from hyperfusion.data.ehr import FIELD_BY_NAME, INPUT_FIELDS
 from hyperfusion.data.examples import example_image_bytes
 from hyperfusion.engine import Engine
 from hyperfusion.viz import whatif
-from tests.app.conftest import APP, TIMEOUT
+from tests.app.conftest import APP, TIMEOUT, plotly_array
 
 WHAT_IF = "pages/3_What_if.py"
 DELTA = "Δ (B − A)"
@@ -34,15 +33,6 @@ def frame(at: AppTest, *columns: str) -> pd.DataFrame:
         if set(columns) <= set(df.columns):
             return df
     raise AssertionError(f"no table with columns {columns}")
-
-
-def plotly_array(value: object) -> np.ndarray:
-    """A plotly JSON array: a list, or base64 ``{"dtype", "bdata", "shape"}``."""
-    if isinstance(value, dict):
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = [int(n) for n in str(value.get("shape", len(flat))).split(",")]
-        return flat.reshape(shape)
-    return np.asarray(value, dtype=float)
 
 
 def sweep_chart(at: AppTest) -> dict:

@@ -5,36 +5,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.train.tiny_cohort import train_cli_args
+from tests.train.tiny_cohort import train_cli_command
 
 
 @pytest.mark.slow
 def test_torchrun_with_two_cpu_processes_writes_a_checkpoint(tiny_ad_cohort, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        "-m",
-        "hyperfusion.train",
-        *train_cli_args(
-            tiny_ad_cohort,
-            tmp_path,
-            "hyperfusion",
-            2,
-            "--batch-size",
-            "4",
-            "--device",
-            "cpu",
-        ),
-    ]
+    cmd = train_cli_command(tiny_ad_cohort, tmp_path, "cpu", processes=2)
     done = subprocess.run(
         cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )

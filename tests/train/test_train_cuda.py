@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
 from tests.conftest import REPO_ROOT
-from tests.train.tiny_cohort import train_cli_args
+from tests.train.tiny_cohort import train_cli_command
 
 pytestmark = [
     pytest.mark.cuda,
@@ -24,21 +23,7 @@ pytestmark = [
 def test_training_cli_on_cuda_with_mixed_precision(tiny_ad_cohort, tmp_path):
     path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path}
-    cmd = [
-        sys.executable,
-        "-m",
-        "hyperfusion.train",
-        *train_cli_args(
-            tiny_ad_cohort,
-            tmp_path,
-            "hyperfusion",
-            2,
-            "--batch-size",
-            "4",
-            "--device",
-            "cuda",
-        ),
-    ]
+    cmd = train_cli_command(tiny_ad_cohort, tmp_path, "cuda", processes=1)
     done = subprocess.run(
         cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )

@@ -7,6 +7,7 @@ magnitude is the ground-truth map). Writing 16 subjects takes well under a secon
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nibabel as nib
@@ -90,6 +91,24 @@ def make_tiny_cohort(
         )
     pd.DataFrame(rows).to_csv(out / "ehr.csv", index=False)
     return out
+
+
+def train_cli_command(
+    cohort: Path, root: Path, device: str, processes: int = 1
+) -> list[str]:
+    """The whole command of a 2-epoch tiny HyperFusion-AD run on ``device``, under
+    ``torch.distributed.run`` when ``processes`` > 1."""
+    launcher = ["torch.distributed.run", "--standalone"]
+    launcher += [f"--nproc_per_node={processes}", "-m"]
+    return [
+        sys.executable,
+        "-m",
+        *(launcher if processes > 1 else []),
+        "hyperfusion.train",
+        *train_cli_args(
+            cohort, root, "hyperfusion", 2, "--batch-size", "4", "--device", device
+        ),
+    ]
 
 
 def train_cli_args(
