@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -96,6 +97,30 @@ def _hemisphere_cams(
         )
         maps.append(torch.relu(cam).cpu().numpy())
     return np.stack(maps, axis=1)
+
+
+def part_with_truth(
+    df: pd.DataFrame,
+    split: pd.Series,
+    part: str,
+    images: np.ndarray,
+    preprocessor: Any,
+    grid: Any,
+    truth_of: Callable[[pd.DataFrame, Any], np.ndarray],
+) -> tuple[SplitData, np.ndarray]:
+    """One part of an AD split and its ground-truth maps (zero for CN subjects, who
+    have no disease effect), the inputs of :func:`gradcam_localisation`.
+
+    ``truth_of(rows, grid)`` returns the maps of the given MCI / AD rows (e.g.
+    :func:`~hyperfusion.data.datasets.truth_arrays` with a cache).
+    """
+    mask = (split == part).to_numpy()
+    rows = df[mask].reset_index(drop=True)
+    data = split_data("ad", rows, images[mask], preprocessor)
+    keep = data.targets > 0
+    truth = np.zeros((len(rows), *images.shape[1:]), dtype=np.float16)
+    truth[keep] = truth_of(rows[keep].reset_index(drop=True), grid)
+    return data, truth
 
 
 def gradcam_localisation(
@@ -238,12 +263,9 @@ def evaluate_card(
     if reference is not None:
         entry["reference_outputs"] = reference
     if gradcam and task == "ad" and name == "hyperfusion" and images is not None:
-        mask = (split == "test").to_numpy()
-        rows = df[mask].reset_index(drop=True)
-        data = split_data(task, rows, images[mask], ckpt.preprocessor)
-        keep = data.targets > 0
-        truth = np.zeros((len(rows), *images.shape[1:]), dtype=np.float16)
-        truth[keep] = cohorts.truth(rows[keep].reset_index(drop=True), grid)
+        data, truth = part_with_truth(
+            df, split, "test", images, ckpt.preprocessor, grid, cohorts.truth
+        )
         device = next(ckpt.model.parameters()).device
         model = ckpt.model
         entry["gradcam_layer"] = model.gradcam_layer

@@ -20,14 +20,12 @@ from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from hyperfusion.config import AD_DEMO
 from hyperfusion.data.datasets import cohort_arrays, truth_arrays
-from hyperfusion.evaluate import gradcam_localisation
+from hyperfusion.evaluate import gradcam_localisation, part_with_truth
 from hyperfusion.models.checkpoint import load_checkpoint
-from hyperfusion.train.data import split_data
 from hyperfusion.train.run import (
     RunSpec,
     default_train_config,
@@ -47,15 +45,11 @@ def _val_inputs(cohort: Path, cache: Path, ckpt) -> tuple:
     df, split = prepare_cohort("ad", cohort, 0)
     grid = ckpt.model.cfg.grid
     images = cohort_arrays(df, "ad", grid, cache, progress=False)
-    mask = (split == "val").to_numpy()
-    rows = df[mask].reset_index(drop=True)
-    data = split_data("ad", rows, images[mask], ckpt.preprocessor)
-    keep = data.targets > 0
-    truth = np.zeros((len(rows), *images.shape[1:]), dtype=np.float16)
-    truth[keep] = truth_arrays(
-        rows[keep].reset_index(drop=True), grid, cache, progress=False
-    )
-    return data, truth
+
+    def truth_of(rows, grid):
+        return truth_arrays(rows, grid, cache, progress=False)
+
+    return part_with_truth(df, split, "val", images, ckpt.preprocessor, grid, truth_of)
 
 
 def run_one(job: dict) -> dict:
