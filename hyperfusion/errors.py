@@ -23,6 +23,10 @@ class UnknownModelError(HyperFusionError):
     """A model or task name is not in the registry."""
 
 
+class UnknownMethodError(HyperFusionError, ValueError):
+    """An explanation method name is not one of those offered."""
+
+
 class WeightsError(HyperFusionError):
     """A checkpoint is missing, corrupt or does not match its checksum."""
 

@@ -22,6 +22,8 @@ import torch
 from captum.attr import LayerAttribution, LayerGradCam, LayerGradientXActivation
 from torch import Tensor, nn
 
+from hyperfusion.errors import UnknownMethodError
+
 CamMethod = Literal["gradcam", "hirescam"]
 CAM_METHODS: tuple[CamMethod, ...] = ("gradcam", "hirescam")
 CAM_LABELS: dict[str, str] = {"gradcam": "Grad-CAM", "hirescam": "HiResCAM"}
@@ -62,8 +64,8 @@ def gradcam_maps(
         A detached ``(B, X, Y, Z)`` tensor of maps (not normalised).
     """
     if method not in CAM_METHODS:
-        raise ValueError(
-            f"unknown method {method!r}; accepted: {', '.join(CAM_METHODS)}"
+        raise UnknownMethodError(
+            f"Unknown map method '{method}'; accepted: {', '.join(CAM_METHODS)}"
         )
     module = model.get_submodule(layer or cam_layer(model, method))
     with torch.enable_grad():
