@@ -81,14 +81,17 @@ MRI_LIMITS = MRILimits()
 class ResNetConfig:
     """Pre-activation 3D ResNet used by every AD model (paper: 16 initial features).
 
-    ``hyper_layers`` names the layers the hypernetwork generates (the paper's ablation):
-    any of ``"block1.shortcut"`` ... ``"block4.shortcut"``, ``"fc1"``, ``"fc2"``.
+    ``block_strides`` sets the number of residual blocks (the paper's four) and
+    ``block_dropout`` gives one rate per block. ``hyper_layers`` names the layers the
+    hypernetwork generates (the paper's ablation): any of ``"block1.shortcut"`` ...
+    ``"block{n}.shortcut"``, ``"fc1"``, ``"fc2"``. ``global_pool`` is ``"avg"`` (the
+    paper's) or ``"max"`` (an experiment, docs/EXPERIMENTS.md).
     """
 
     grid: Grid = AD_GRID_DEMO
     init_features: int = 8
-    block_strides: tuple[int, int, int, int] = (1, 2, 2, 2)
-    block_dropout: tuple[float, float, float, float] = (0.1, 0.2, 0.2, 0.3)
+    block_strides: tuple[int, ...] = (1, 2, 2, 2)
+    block_dropout: tuple[float, ...] = (0.1, 0.2, 0.2, 0.3)
     fc_hidden: int = 64
     head_dropout: tuple[float, float] = (0.6, 0.5)
     bn_momentum: float = 0.05
@@ -96,6 +99,26 @@ class ResNetConfig:
     embed_dim: int = 8
     hyper_layers: tuple[str, ...] = ("block4.shortcut",)
     n_classes: int = 3
+    global_pool: str = "avg"
+
+    def __post_init__(self) -> None:
+        n = len(self.block_strides)
+        if n < 1 or len(self.block_dropout) != n:
+            raise ValueError(
+                f"block_dropout has {len(self.block_dropout)} rates for {n} blocks; "
+                "accepted: one rate per block (at least one block)"
+            )
+        known = {f"block{i}.shortcut" for i in range(1, n + 1)} | {"fc1", "fc2"}
+        unknown = sorted(set(self.hyper_layers) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown hyper layer(s) {', '.join(unknown)}; accepted: "
+                f"{', '.join(sorted(known))}"
+            )
+        if self.global_pool not in ("avg", "max"):
+            raise ValueError(
+                f"global_pool '{self.global_pool}' is not known; accepted: avg, max"
+            )
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -127,6 +150,12 @@ BRAIN_AGE_DEMO = BrainAgeConfig()
 BRAIN_AGE_PAPER = BrainAgeConfig(
     grid=BRAIN_AGE_GRID_PAPER, channels=(16, 32, 64), conv_padding=0
 )
+# The networks by resolution and task: "demo" (shipped, trains on a 2-core CPU) and
+# "paper" (the paper's grids and widths, for GPU users).
+NET_CONFIGS: dict[str, dict[str, ResNetConfig | BrainAgeConfig]] = {
+    "demo": {"ad": AD_DEMO, "brain-age": BRAIN_AGE_DEMO},
+    "paper": {"ad": AD_PAPER, "brain-age": BRAIN_AGE_PAPER},
+}
 
 
 @dataclass(frozen=True)
@@ -181,6 +210,7 @@ __all__ = [
     "Grid",
     "MRILimits",
     "MRI_LIMITS",
+    "NET_CONFIGS",
     "ResNetConfig",
     "Task",
     "TrainConfig",

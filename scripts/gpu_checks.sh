@@ -2,13 +2,15 @@
 # The checks that need a GPU, as one script for a borrowed GPU machine. Arguments
 # pick the parts (default: all): "tests" (pytest -m cuda), "gradcam" (the Grad-CAM
 # resolution experiment on a fresh AD cohort, seed 1 as shipped), "brain-age" (the
-# brain-age learning-rate sweep on a fresh brain-age cohort, seed 2 as shipped).
+# brain-age learning-rate sweep on a fresh brain-age cohort, seed 2 as shipped),
+# "paper" (HyperFusion-AD's Grad-CAM localisation at the paper's resolution, on the
+# AD cohort of "gradcam").
 # Logs and JSON go to ${OUT:-gpu-out}. Wheels in .whl/ (packages that machine lacks)
 # are installed to /tmp/site first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-out}; mkdir -p "$OUT"
-PARTS=${*:-tests gradcam brain-age}
+PARTS=${*:-tests gradcam brain-age paper}
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD"
 if compgen -G ".whl/*.whl" >/dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
@@ -37,6 +39,13 @@ if [[ " $PARTS " == *" gradcam "* ]]; then
     --cohort /tmp/cohorts/ad --work /tmp/gradcam-exp --out "$OUT/gradcam_exp.json" \
     --device cuda --parallel "${PARALLEL:-9}" --threads 1 \
     --models ${MODELS:-hyperfusion image-only} 2>&1 | tee "$OUT/gradcam_exp.log"
+fi
+if [[ " $PARTS " == *" paper "* ]]; then
+  [ -f /tmp/cohorts/ad/ehr.csv ] || synth ad 1500 1 /tmp/cohorts/ad
+  timeout "${EXP_TIMEOUT:-330}" $PY scripts/gradcam_resolution_experiment.py \
+    --cohort /tmp/cohorts/ad --work /tmp/gradcam-paper --out "$OUT/gradcam_paper.json" \
+    --device cuda --parallel 3 --threads 2 --workers 14 --resolution paper \
+    --variants strides-1222 --models hyperfusion 2>&1 | tee "$OUT/gradcam_paper.log"
 fi
 if [[ " $PARTS " == *" brain-age "* ]]; then
   synth brain-age 800 2 /tmp/cohorts/brain-age

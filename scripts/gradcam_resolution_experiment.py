@@ -1,13 +1,18 @@
-"""Does a finer last feature map make HyperFusion-AD's Grad-CAM find the disease?
+"""Does a finer last feature map (or another change of the network) make
+HyperFusion-AD's Grad-CAM find the disease?
 
-Trains HyperFusion-AD (and optionally other AD models) with different ResNet block
-strides and measures, on the VALIDATION split only, the balanced accuracy and the
-Grad-CAM localisation (share of Grad-CAM mass inside the true disease region over
-chance) at every block's output. The test split is not touched: this chooses an
-architecture. Runs on the CPU or a GPU, several runs in parallel processes.
+Trains HyperFusion-AD (and optionally other AD models) with ResNet variants (block
+strides, fewer blocks, max pooling: ``VARIANTS``) and measures, on the VALIDATION
+split only, the balanced accuracy and the localisation (share of map mass inside the
+true disease region over chance) at every block's output, for Grad-CAM and HiResCAM.
+The test split is not touched: this chooses an architecture. Runs on the CPU or a
+GPU, several runs in parallel processes.
 
     python scripts/gradcam_resolution_experiment.py --cohort cohorts/ad \
         --work runs/gradcam-exp --out gradcam-exp.json --device cuda --parallel 8
+
+``--resolution paper`` trains at the paper's grid and widths (1 mm, 64x96x64 per
+hemisphere, 16 initial features; last feature map 4x6x4) instead of the demo's.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from hyperfusion.config import AD_DEMO
+from hyperfusion.config import NET_CONFIGS
 from hyperfusion.data.datasets import cohort_arrays, truth_arrays
 from hyperfusion.evaluate import gradcam_localisation, part_with_truth
 from hyperfusion.models.checkpoint import load_checkpoint
@@ -33,12 +38,31 @@ from hyperfusion.train.run import (
     train_run,
 )
 
-VARIANTS = {
-    "strides-1222": (1, 2, 2, 2),  # the paper's; last map 2x2x2 on the demo crop
-    "strides-1221": (1, 2, 2, 1),  # last map 3x4x3
-    "strides-1211": (1, 2, 1, 1),  # last map 6x8x6 (about 4x the compute)
+VARIANTS: dict[str, dict] = {  # changes to the resolution's ResNetConfig
+    "strides-1222": {},  # the paper's strides; last map 2x2x2 on the demo crop
+    "strides-1221": {"block_strides": (1, 2, 2, 1)},  # last map 3x4x3
+    "strides-1211": {"block_strides": (1, 2, 1, 1)},  # 6x8x6 (about 4x the compute)
+    "blocks-3": {  # no block 4: last map 3x4x3 with a smaller receptive field
+        "block_strides": (1, 2, 2),
+        "block_dropout": (0.1, 0.2, 0.3),
+        "hyper_layers": ("block3.shortcut",),
+    },
+    "blocks-2": {  # last map 6x8x6, receptive field 72 mm
+        "block_strides": (1, 2),
+        "block_dropout": (0.1, 0.3),
+        "hyper_layers": ("block2.shortcut",),
+    },
+    "maxpool-1222": {"global_pool": "max"},
+    "maxpool-1221": {"global_pool": "max", "block_strides": (1, 2, 2, 1)},
 }
-LAYERS = ("trunk.blocks.1", "trunk.blocks.2", "trunk.blocks.3", "trunk.cam_tap")
+LAYERS = (
+    "trunk.blocks.0",
+    "trunk.blocks.1",
+    "trunk.blocks.2",
+    "trunk.blocks.3",
+    "trunk.cam_tap",
+)
+METHODS = ("gradcam", "hirescam")
 
 
 def _val_inputs(cohort: Path, cache: Path, ckpt) -> tuple:
@@ -55,8 +79,9 @@ def _val_inputs(cohort: Path, cache: Path, ckpt) -> tuple:
 def run_one(job: dict) -> dict:
     """Train one run (resumable) and measure it on the validation split."""
     torch.set_num_threads(job["threads"])
-    cfg = replace(AD_DEMO, block_strides=tuple(job["strides"]))
-    work = Path(job["work"]) / job["variant"]
+    base = NET_CONFIGS[job["resolution"]]["ad"]
+    cfg = replace(base, **VARIANTS[job["variant"]])
+    work = Path(job["work"]) / f"{job['resolution']}-{job['variant']}"
     spec = RunSpec(
         task="ad",
         name=job["model"],
@@ -77,21 +102,24 @@ def run_one(job: dict) -> dict:
     card = train_run(spec)
     ckpt = load_checkpoint(spec.stem.with_suffix(".json"), device=job["device"])
     out = {
-        **{k: job[k] for k in ("variant", "model", "seed")},
+        **{k: job[k] for k in ("resolution", "variant", "model", "seed")},
         "val": card["metrics"]["val"],
         "train_s": round(time.perf_counter() - start, 1),
     }
     if job["model"] != "tabular-only":
         data, truth = _val_inputs(Path(job["cohort"]), Path(job["cache"]), ckpt)
         device = next(ckpt.model.parameters()).device
-        out["localisation"] = {}
-        for layer in LAYERS:
-            try:
-                out["localisation"][layer] = gradcam_localisation(
-                    ckpt.model, data, truth, device, layer=layer
-                )
-            except AssertionError:  # captum: the forward never calls this module
-                continue
+        for method in METHODS:
+            key = "localisation" if method == "gradcam" else f"localisation_{method}"
+            out[key] = {}
+            modules = dict(ckpt.model.named_modules())
+            for layer in (name for name in LAYERS if name in modules):
+                try:
+                    out[key][layer] = gradcam_localisation(
+                        ckpt.model, data, truth, device, layer=layer, method=method
+                    )
+                except AssertionError:  # captum: the forward never calls this module
+                    continue
     return out
 
 
@@ -107,23 +135,26 @@ def main() -> None:
     p.add_argument("--parallel", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--epochs", type=int, default=None, help="default: the task's")
+    p.add_argument("--resolution", choices=tuple(NET_CONFIGS), default="demo")
+    p.add_argument("--workers", type=int, default=8, help="image decoding processes")
     args = p.parse_args()
     cache = args.work / "cache"
     # Build the shared caches once, before parallel runs race to write them.
     df, split = prepare_cohort("ad", args.cohort, 0)
-    cohort_arrays(df, "ad", AD_DEMO.grid, cache, workers=8, progress=False)
+    grid = NET_CONFIGS[args.resolution]["ad"].grid
+    cohort_arrays(df, "ad", grid, cache, workers=args.workers, progress=False)
     val = df[(split == "val").to_numpy()]
     truth_arrays(
         val[val["DX"] != "CN"].reset_index(drop=True),
-        AD_DEMO.grid,
+        grid,
         cache,
-        workers=8,
+        workers=args.workers,
         progress=False,
     )
     jobs = [
         {
+            "resolution": args.resolution,
             "variant": v,
-            "strides": VARIANTS[v],
             "model": m,
             "seed": s,
             "cohort": str(args.cohort),
@@ -141,10 +172,16 @@ def main() -> None:
     with ProcessPoolExecutor(args.parallel, mp_context=get_context("spawn")) as pool:
         for res in pool.map(run_one, jobs):
             results.append(res)
-            loc = res.get("localisation", {})
-            ratios = " ".join(f"{k}={v.get('ratio')}" for k, v in loc.items())
+            ratios = " ".join(
+                f"{method}:{layer}={v.get('ratio')}"
+                for method, key in zip(
+                    METHODS, ("localisation", "localisation_hirescam"), strict=True
+                )
+                for layer, v in res.get(key, {}).items()
+            )
             print(
-                f"{res['variant']} {res['model']} seed {res['seed']}: val bal.acc "
+                f"{res['resolution']} {res['variant']} {res['model']} seed "
+                f"{res['seed']}: val bal.acc "
                 f"{res['val']['balanced_accuracy']:.3f} ({res['train_s']} s) {ratios}",
                 flush=True,
             )

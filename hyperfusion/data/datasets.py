@@ -37,7 +37,7 @@ IMAGE_DIR = "images"
 TRUTH_DIR = "truth"
 README_FILE = "README.txt"
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
-MAX_WORKERS = 2
+MAX_WORKERS = 2  # the default: this project's reference machine has 2 cores
 _LAYOUT = "a folder with ehr.csv and images/<PTID>.nii.gz for every row"
 
 
@@ -182,7 +182,7 @@ def _build(
     first = _run_job(jobs[0], df["PTID"].iloc[0])
     out = np.empty((len(jobs), *first.shape), dtype=np.float16)
     out[0] = first
-    workers = max(1, min(MAX_WORKERS, workers, len(jobs) - 1))
+    workers = max(1, min(os.cpu_count() or 1, workers, len(jobs) - 1))
     bar = tqdm(total=len(jobs), desc=f"preprocess {kind}", disable=not progress)
     bar.update(1)
     ptids = df["PTID"].tolist()
@@ -231,7 +231,7 @@ def cohort_arrays(
         grid: the model grid (``cfg.grid``): the full, symmetric crop for AD.
         cache_dir: folder of the ``.npy`` cache (reused when the key matches);
             ``None`` disables caching.
-        workers: processes decoding images (at most 2).
+        workers: processes decoding images (at most the CPU count).
         progress: show a tqdm bar while preprocessing.
 
     Returns:

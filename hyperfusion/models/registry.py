@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from hyperfusion.config import (
-    AD_DEMO,
-    BRAIN_AGE_DEMO,
+    NET_CONFIGS,
     TASKS,
     BrainAgeConfig,
     ResNetConfig,
@@ -184,10 +183,7 @@ REGISTRY: dict[tuple[str, str], ModelSpec] = {(s.task, s.name): s for s in _SPEC
 MODEL_NAMES: dict[str, tuple[str, ...]] = {
     task: tuple(s.name for s in _SPECS if s.task == task) for task in TASKS
 }
-DEFAULT_CONFIGS: dict[str, ResNetConfig | BrainAgeConfig] = {
-    "ad": AD_DEMO,
-    "brain-age": BRAIN_AGE_DEMO,
-}
+DEFAULT_CONFIGS: dict[str, ResNetConfig | BrainAgeConfig] = NET_CONFIGS["demo"]
 
 
 def _did_you_mean(value: str, options: tuple[str, ...]) -> str:

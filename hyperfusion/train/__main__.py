@@ -4,6 +4,7 @@
         [--out weights/] [--seed K] [--epochs E] [--runs-dir runs/]
     python -m hyperfusion.train --all --cohort-ad DIR --cohort-brain-age DIR
         [--out weights/] [--seeds 0 1 2]
+    ... --resolution paper   (the paper's grids and widths, for GPU users)
     torchrun --nproc_per_node=N -m hyperfusion.train ...   (DistributedDataParallel)
 
 Rerunning the same command resumes an interrupted run and skips finished ones.
@@ -19,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
-from hyperfusion.config import TASKS, TrainConfig
+from hyperfusion.config import NET_CONFIGS, TASKS, TrainConfig
 from hyperfusion.errors import HyperFusionError
 from hyperfusion.models.checkpoint import WEIGHTS_DIR
 from hyperfusion.train.distributed import init_distributed, shutdown
@@ -63,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--device", choices=("cpu", "cuda"))
+    p.add_argument(
+        "--resolution",
+        choices=tuple(NET_CONFIGS),
+        default="demo",
+        help="demo (shipped; a 2-core CPU) or paper (the paper's grids and widths)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -107,6 +114,7 @@ def _plan(args: argparse.Namespace) -> list[RunSpec]:
                 name,
                 cohorts[task],
                 seed=seed,
+                net=NET_CONFIGS[args.resolution][task],
                 train=_overrides(args, task, name),
                 **common,
             )
@@ -124,6 +132,7 @@ def _plan(args: argparse.Namespace) -> list[RunSpec]:
             args.model,
             args.cohort,
             seed=args.seed,
+            net=NET_CONFIGS[args.resolution][args.task],
             train=_overrides(args, args.task, args.model),
             **common,
         )

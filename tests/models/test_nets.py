@@ -173,3 +173,64 @@ def test_brain_age_generated_weights_start_at_hyperfan_in_scale():
             continue
         ratio = float(w[0].detach().var() * w.shape[-1])
         assert 0.8 < ratio < 1.2, (name, ratio)
+
+
+AD_MODELS = [name for task, name in ALL_MODELS if task == "ad"]
+
+
+@pytest.mark.parametrize("name", AD_MODELS)
+def test_three_block_networks_end_one_stride_earlier(name):
+    """block_strides sets the block count; every AD model follows it."""
+    three = _tiny(
+        "ad",
+        name,
+        block_strides=(1, 2, 2),
+        block_dropout=(0.1, 0.2, 0.3),
+        hyper_layers=("block3.shortcut",),
+    )
+    four = _tiny("ad", name)
+    image, tabular = _batch(three, 2)
+    with torch.no_grad():
+        assert three(image, tabular).shape == (2, 3)
+        assert torch.equal(
+            three(image, tabular), three.fuse(three.encode_image(image), tabular)
+        )
+    if hasattr(three, "trunk"):
+        assert len(three.trunk.blocks) == 3
+        # One stride-2 block fewer: the last map has half the channels of four blocks.
+        assert three.trunk.out_features * 2 == four.trunk.out_features
+    if name == "hyperfusion":
+        assert set(three.hyper_modules()) == {"block3.shortcut"}
+
+
+def test_max_pooling_takes_the_largest_value_of_each_channel():
+    # Strides that leave a 4x4x4 last map on the tiny crop (max and mean differ).
+    model = _tiny("ad", "image-only", global_pool="max", block_strides=(1, 1, 2, 1))
+    image, _ = _batch(model, 2)
+    trunk = model.trunk
+    with torch.no_grad():
+        x = trunk.stem(image)
+        for block in trunk.blocks:
+            x = block(x)
+        last = trunk.final(x)
+        pooled = trunk(image)
+    assert last.shape[2:] == (4, 4, 4)
+    assert torch.equal(pooled, last.amax(dim=(2, 3, 4)))
+    assert not torch.allclose(pooled, last.mean(dim=(2, 3, 4)))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"block_dropout": (0.1, 0.2)}, "2 rates for 4 blocks"),
+        (
+            {"block_strides": (1, 2, 2), "block_dropout": (0.1, 0.2, 0.3)},
+            "unknown hyper layer(s) block4.shortcut; accepted: block1.shortcut",
+        ),
+        ({"global_pool": "sum"}, "accepted: avg, max"),
+    ],
+)
+def test_resnet_config_rejects_inconsistent_settings(changes, message):
+    with pytest.raises(ValueError) as err:
+        dataclasses.replace(TINY_AD, **changes)
+    assert message in str(err.value)

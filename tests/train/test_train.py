@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from hyperfusion.config import NET_CONFIGS
 from hyperfusion.models.checkpoint import load_checkpoint
 from hyperfusion.models.registry import MODEL_NAMES, build_model
+from hyperfusion.train import __main__ as train_cli
 from hyperfusion.train import loop, run
 from hyperfusion.train.__main__ import main
 from hyperfusion.train.data import SplitData, image_batch, predict
@@ -264,6 +266,38 @@ def test_cli_user_errors_exit_2_with_one_line(args, message, tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("resolution", "ad_voxel_mm", "ad_features"), [("demo", 3.0, 8), ("paper", 1.0, 16)]
+)
+def test_cli_resolution_picks_the_networks_of_every_run(
+    resolution,
+    ad_voxel_mm,
+    ad_features,
+    tiny_ad_cohort,
+    tiny_brain_age_cohort,
+    monkeypatch,
+    tmp_path,
+):
+    planned: list[RunSpec] = []
+
+    def plan_only(spec: RunSpec) -> bool:  # "finished": nothing trains
+        planned.append(spec)
+        return True
+
+    monkeypatch.setattr(train_cli, "is_finished", plan_only)
+    argv = ["--all", "--cohort-ad", str(tiny_ad_cohort), "--seeds", "0"]
+    argv += ["--cohort-brain-age", str(tiny_brain_age_cohort)]
+    argv += ["--resolution", resolution, "--out", str(tmp_path / "w")]
+    argv += ["--runs-dir", str(tmp_path / "r")]
+    assert main(argv) == 0
+    nets = {spec.task: spec.net_config for spec in planned}
+    # The paper's AD input is a 1 mm crop with 16 initial features (Duenias et al.).
+    assert nets["ad"].grid.voxel_mm == ad_voxel_mm
+    assert nets["ad"].init_features == ad_features
+    assert nets["brain-age"] == NET_CONFIGS[resolution]["brain-age"]
+    assert len(planned) == len(all_runs((0,), ("ad", "brain-age")))
 
 
 def test_fit_state_round_trips(tmp_path):

@@ -1,9 +1,9 @@
 """The pre-activation 3D ResNet shared by every AD image model, and the image-only net.
 
-Stem Conv3 + BN + ReLU + MaxPool 2, four pre-activation blocks doubling the channels
-(strides from the configuration; the paper's 1, 2, 2, 2), a final BN + ReLU, global
-average pooling, and the head Dropout -> FC -> ReLU -> Dropout -> FC (paper: 256 -> 64
--> 3 with 16 initial features).
+Stem Conv3 + BN + ReLU + MaxPool 2, pre-activation blocks doubling the channels
+(strides from the configuration; the paper's four, 1, 2, 2, 2), a final BN + ReLU,
+global average pooling (max pooling as an option), and the head Dropout -> FC -> ReLU
+-> Dropout -> FC (paper: 256 -> 64 -> 3 with 16 initial features).
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ HIRESCAM_LAYER = "trunk.blocks.1"
 
 
 def block_channels(cfg: ResNetConfig) -> list[int]:
-    """Channels entering each block and leaving the last: ``[f, 2f, 4f, 8f, 16f]``."""
-    return [cfg.init_features * 2**i for i in range(5)]
+    """Channels entering each block and leaving the last: ``[f, 2f, 4f, 8f, 16f]``
+    for four blocks."""
+    return [cfg.init_features * 2**i for i in range(len(cfg.block_strides) + 1)]
 
 
 class ResNetTrunk(nn.Module):
-    """Stem and four residual blocks; ``cam_tap`` marks the last feature map.
+    """Stem and the residual blocks; ``cam_tap`` marks the last feature map.
 
     Args:
         cfg: network configuration.
@@ -68,19 +69,21 @@ class ResNetTrunk(nn.Module):
                 embed_dim=cfg.embed_dim,
                 embed_var=embed_var,
             )
-            for i in range(4)
+            for i in range(len(cfg.block_strides))
         )
-        self.final = nn.Sequential(nn.BatchNorm3d(ch[4], momentum=m), nn.ReLU())
+        self.final = nn.Sequential(nn.BatchNorm3d(ch[-1], momentum=m), nn.ReLU())
         self.cam_tap = nn.Identity()
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool3d(1), nn.Flatten())
-        self.out_features = ch[4]
+        pool = nn.AdaptiveMaxPool3d(1) if cfg.global_pool == "max" else None
+        self.pool = nn.Sequential(pool or nn.AdaptiveAvgPool3d(1), nn.Flatten())
+        self.out_features = ch[-1]
 
     def first_hyper_block(self) -> int | None:
         """Index of the first block with a generated shortcut, if any."""
         return next((i for i, b in enumerate(self.blocks) if b.hyper), None)
 
     def run_blocks(self, x: Tensor, start: int, e: Tensor | None = None) -> Tensor:
-        """Blocks ``start..3`` then the final norm, the Grad-CAM tap and pooling."""
+        """Blocks from ``start`` on, then the final norm, the Grad-CAM tap and
+        pooling."""
         for block in self.blocks[start:]:
             x = block(x, e)
         return self.pool(self.cam_tap(self.final(x)))
