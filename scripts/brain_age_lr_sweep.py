@@ -11,15 +11,13 @@ of every run and the mean per (model, lr). Runs on the CPU or a GPU.
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 import torch
+from experiment_pool import add_run_options, cache_dir, job_base, run_jobs
 
 from hyperfusion.config import BRAIN_AGE_DEMO
 from hyperfusion.data.datasets import cohort_arrays
@@ -61,45 +59,28 @@ def run_one(job: dict) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cohort", type=Path, required=True)
-    p.add_argument("--work", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    add_run_options(p)
     p.add_argument("--lrs", nargs="+", type=float, default=[1e-3, 3e-4])
     p.add_argument("--models", nargs="+", default=["hyperfusion", "image-only"])
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--device", default=None)
-    p.add_argument("--parallel", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
-    cache = args.work / "cache"
     df, _ = prepare_cohort(TASK, args.cohort, 0)
-    cohort_arrays(df, TASK, BRAIN_AGE_DEMO.grid, cache, workers=8, progress=False)
+    grid = BRAIN_AGE_DEMO.grid
+    cohort_arrays(df, TASK, grid, cache_dir(args), workers=8, progress=False)
     jobs = [
-        {
-            "model": m,
-            "lr": lr,
-            "seed": s,
-            "cohort": str(args.cohort),
-            "work": str(args.work),
-            "cache": str(cache),
-            "device": args.device,
-            "threads": args.threads,
-        }
+        {"model": m, "lr": lr, "seed": s, **job_base(args)}
         for lr in args.lrs
         for m in args.models
         for s in args.seeds
     ]
-    results = []
-    with ProcessPoolExecutor(args.parallel, mp_context=get_context("spawn")) as pool:
-        for res in pool.map(run_one, jobs):
-            results.append(res)
-            print(
-                f"{res['model']} lr {res['lr']:g} seed {res['seed']}: val MAE "
-                f"{res['val']['mae']:.2f} (best epoch {res['best_epoch']}, "
-                f"{res['train_s']} s)",
-                flush=True,
-            )
-            args.out.write_text(json.dumps(results, indent=1))
+
+    def describe(res: dict) -> str:
+        return (
+            f"{res['model']} lr {res['lr']:g} seed {res['seed']}: val MAE "
+            f"{res['val']['mae']:.2f} (best epoch {res['best_epoch']}, "
+            f"{res['train_s']} s)"
+        )
+
+    results = run_jobs(run_one, jobs, args.parallel, args.out, describe)
     for m in args.models:
         for lr in args.lrs:
             maes = [

@@ -18,14 +18,12 @@ hemisphere, 16 initial features; last feature map 4x6x4) instead of the demo's.
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from multiprocessing import get_context
 from pathlib import Path
 
 import torch
+from experiment_pool import add_run_options, cache_dir, job_base, run_jobs
 
 from hyperfusion.config import NET_CONFIGS
 from hyperfusion.data.datasets import cohort_arrays, truth_arrays
@@ -63,6 +61,12 @@ LAYERS = (
     "trunk.cam_tap",
 )
 METHODS = ("gradcam", "hirescam")
+
+
+def result_key(method: str) -> str:
+    """Where a method's ratios go in a result (``localisation`` for Grad-CAM, as in
+    metrics.json)."""
+    return "localisation" if method == "gradcam" else f"localisation_{method}"
 
 
 def _val_inputs(cohort: Path, cache: Path, ckpt) -> tuple:
@@ -109,10 +113,10 @@ def run_one(job: dict) -> dict:
     if job["model"] != "tabular-only":
         data, truth = _val_inputs(Path(job["cohort"]), Path(job["cache"]), ckpt)
         device = next(ckpt.model.parameters()).device
+        modules = dict(ckpt.model.named_modules())
         for method in METHODS:
-            key = "localisation" if method == "gradcam" else f"localisation_{method}"
+            key = result_key(method)
             out[key] = {}
-            modules = dict(ckpt.model.named_modules())
             for layer in (name for name in LAYERS if name in modules):
                 try:
                     out[key][layer] = gradcam_localisation(
@@ -125,20 +129,14 @@ def run_one(job: dict) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cohort", type=Path, required=True)
-    p.add_argument("--work", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    add_run_options(p)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS))
     p.add_argument("--models", nargs="+", default=["hyperfusion"])
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--device", default=None)
-    p.add_argument("--parallel", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--epochs", type=int, default=None, help="default: the task's")
     p.add_argument("--resolution", choices=tuple(NET_CONFIGS), default="demo")
     p.add_argument("--workers", type=int, default=8, help="image decoding processes")
     args = p.parse_args()
-    cache = args.work / "cache"
+    cache = cache_dir(args)
     # Build the shared caches once, before parallel runs race to write them.
     df, split = prepare_cohort("ad", args.cohort, 0)
     grid = NET_CONFIGS[args.resolution]["ad"].grid
@@ -157,35 +155,27 @@ def main() -> None:
             "variant": v,
             "model": m,
             "seed": s,
-            "cohort": str(args.cohort),
-            "work": str(args.work),
-            "cache": str(cache),
-            "device": args.device,
-            "threads": args.threads,
             "epochs": args.epochs,
+            **job_base(args),
         }
         for m in args.models
         for v in args.variants
         for s in args.seeds
     ]
-    results = []
-    with ProcessPoolExecutor(args.parallel, mp_context=get_context("spawn")) as pool:
-        for res in pool.map(run_one, jobs):
-            results.append(res)
-            ratios = " ".join(
-                f"{method}:{layer}={v.get('ratio')}"
-                for method, key in zip(
-                    METHODS, ("localisation", "localisation_hirescam"), strict=True
-                )
-                for layer, v in res.get(key, {}).items()
-            )
-            print(
-                f"{res['resolution']} {res['variant']} {res['model']} seed "
-                f"{res['seed']}: val bal.acc "
-                f"{res['val']['balanced_accuracy']:.3f} ({res['train_s']} s) {ratios}",
-                flush=True,
-            )
-            args.out.write_text(json.dumps(results, indent=1))
+
+    def describe(res: dict) -> str:
+        ratios = " ".join(
+            f"{method}:{layer}={v.get('ratio')}"
+            for method in METHODS
+            for layer, v in res.get(result_key(method), {}).items()
+        )
+        return (
+            f"{res['resolution']} {res['variant']} {res['model']} seed "
+            f"{res['seed']}: val bal.acc "
+            f"{res['val']['balanced_accuracy']:.3f} ({res['train_s']} s) {ratios}"
+        )
+
+    run_jobs(run_one, jobs, args.parallel, args.out, describe)
 
 
 if __name__ == "__main__":
