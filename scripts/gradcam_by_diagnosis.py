@@ -33,27 +33,31 @@ def main() -> None:
     args = p.parse_args()
     df, split = prepare_cohort("ad", args.cohort, 0)
     device = torch.device("cpu")
+    ckpts = {
+        seed: load_checkpoint(
+            args.weights / "ad" / f"hyperfusion-seed{seed}.json", device="cpu"
+        )
+        for seed in args.seeds
+    }
+    grid = next(iter(ckpts.values())).model.cfg.grid  # the seeds share one network
+    images = cohort_arrays(df, "ad", grid, args.cache_dir, progress=False)
+
+    def truth_of(rows, grid):
+        return truth_arrays(rows, grid, args.cache_dir, progress=False)
+
     results = []
-    for seed in args.seeds:
-        card = args.weights / "ad" / f"hyperfusion-seed{seed}.json"
-        ckpt = load_checkpoint(card, device="cpu")
-        grid = ckpt.model.cfg.grid
-        images = cohort_arrays(df, "ad", grid, args.cache_dir, progress=False)
-
-        def truth_of(rows, grid):
-            return truth_arrays(rows, grid, args.cache_dir, progress=False)
-
+    for seed, ckpt in ckpts.items():
         data, truth = part_with_truth(
             df, split, args.part, images, ckpt.preprocessor, grid, truth_of
         )
         for cls in (1, 2):  # MCI, AD: CN subjects have no disease effect
             only = truth.copy()
             only[data.targets != cls] = 0  # an empty region skips the subject
+            n_class = int((data.targets == cls).sum())
             for method in ("gradcam", "hirescam"):
                 res = gradcam_localisation(
                     ckpt.model, data, only, device, method=method
                 )
-                n_class = int((data.targets == cls).sum())
                 row = {"seed": seed, "dx": AD_CLASSES[cls], "method": method}
                 row |= {"ratio": res["ratio"], "n": res["n"], "n_class": n_class}
                 results.append(row)
