@@ -7,6 +7,9 @@ magnitude is the ground-truth map). Writing 16 subjects takes well under a secon
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from hyperfusion.config import BrainAgeConfig, Grid, ResNetConfig, TrainConfig
+from tests.conftest import REPO_ROOT
 
 AFFINE_6MM = np.array(
     [[6.0, 0, 0, -96.0], [0, 6.0, 0, -132.0], [0, 0, 6.0, -78.0], [0, 0, 0, 1]]
@@ -93,14 +97,16 @@ def make_tiny_cohort(
     return out
 
 
-def train_cli_command(
-    cohort: Path, root: Path, device: str, processes: int = 1
-) -> list[str]:
-    """The whole command of a 2-epoch tiny HyperFusion-AD run on ``device``, under
-    ``torch.distributed.run`` when ``processes`` > 1."""
+def run_train_cli(
+    cohort: Path, root: Path, device: str, processes: int = 1, **env: str
+) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run a 2-epoch tiny HyperFusion-AD training in a subprocess on ``device``
+    (under ``torch.distributed.run`` when ``processes`` > 1); return the finished
+    process and the card it wrote. The repository is put first on ``PYTHONPATH``,
+    keeping what was there (packages installed to a side folder)."""
     launcher = ["torch.distributed.run", "--standalone"]
     launcher += [f"--nproc_per_node={processes}", "-m"]
-    return [
+    cmd = [
         sys.executable,
         "-m",
         *(launcher if processes > 1 else []),
@@ -109,6 +115,14 @@ def train_cli_command(
             cohort, root, "hyperfusion", 2, "--batch-size", "4", "--device", device
         ),
     ]
+    path = [str(REPO_ROOT), os.environ.get("PYTHONPATH")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path)), **env}
+    done = subprocess.run(
+        cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    card = json.loads((root / "w" / "ad" / "hyperfusion-seed0.json").read_text())
+    return done, card
 
 
 def train_cli_args(
