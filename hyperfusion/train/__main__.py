@@ -91,15 +91,27 @@ def _overrides(args: argparse.Namespace, task: str, name: str) -> TrainConfig:
     return replace(cfg, **changes)
 
 
+def _spec(
+    args: argparse.Namespace, task: str, name: str, cohort: Path, seed: int
+) -> RunSpec:
+    """One run with the command line's resolution, overrides, folders and device."""
+    return RunSpec(
+        task,
+        name,
+        cohort,
+        seed=seed,
+        net=NET_CONFIGS[args.resolution][task],
+        train=_overrides(args, task, name),
+        out=args.out,
+        runs_dir=args.runs_dir,
+        split_seed=args.split_seed,
+        cache_dir=args.cache_dir,
+        device=args.device,
+        progress=not args.quiet,
+    )
+
+
 def _plan(args: argparse.Namespace) -> list[RunSpec]:
-    common = {
-        "out": args.out,
-        "runs_dir": args.runs_dir,
-        "split_seed": args.split_seed,
-        "cache_dir": args.cache_dir,
-        "device": args.device,
-        "progress": not args.quiet,
-    }
     if args.all:
         cohorts = {"ad": args.cohort_ad, "brain-age": args.cohort_brain_age}
         tasks = tuple(t for t in TASKS if cohorts[t] is not None)
@@ -109,15 +121,7 @@ def _plan(args: argparse.Namespace) -> list[RunSpec]:
                 "cohort folders"
             )
         return [
-            RunSpec(
-                task,
-                name,
-                cohorts[task],
-                seed=seed,
-                net=NET_CONFIGS[args.resolution][task],
-                train=_overrides(args, task, name),
-                **common,
-            )
+            _spec(args, task, name, cohorts[task], seed)
             for task, name, seed in all_runs(tuple(args.seeds), tasks)
         ]
     missing = [f"--{k}" for k in ("task", "model", "cohort") if not getattr(args, k)]
@@ -126,17 +130,7 @@ def _plan(args: argparse.Namespace) -> list[RunSpec]:
             f"missing {', '.join(missing)}; accepted: --task, --model and --cohort, "
             "or --all with --cohort-ad/--cohort-brain-age"
         )
-    return [
-        RunSpec(
-            args.task,
-            args.model,
-            args.cohort,
-            seed=args.seed,
-            net=NET_CONFIGS[args.resolution][args.task],
-            train=_overrides(args, args.task, args.model),
-            **common,
-        )
-    ]
+    return [_spec(args, args.task, args.model, args.cohort, args.seed)]
 
 
 def _summary(card: dict) -> str:
