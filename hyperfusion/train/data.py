@@ -25,7 +25,7 @@ from hyperfusion.data.ehr import (
     sex_onehot,
     validate_ehr,
 )
-from hyperfusion.train.metrics import classification_metrics, regression_metrics
+from hyperfusion.metrics import classification_metrics, regression_metrics
 
 EVAL_BATCH = 64
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hyperfusion.train.metrics import (
+from hyperfusion.metrics import (
     age_bias,
     balanced_accuracy,
     binary_auc,
