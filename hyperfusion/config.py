@@ -9,13 +9,14 @@ trained with, so the loader rebuilds the exact network.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-Task = Literal["ad", "brain-age"]
-TASKS: tuple[Task, ...] = ("ad", "brain-age")
 AD_CLASSES: tuple[str, str, str] = ("CN", "MCI", "AD")
+# Training seeds of every shipped ensemble, and the seed of the train/val/test split.
+DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2)
+DEFAULT_SPLIT_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -205,14 +206,14 @@ __all__ = [
     "AD_PAPER",
     "BRAIN_AGE_DEMO",
     "BRAIN_AGE_PAPER",
-    "TASKS",
+    "DEFAULT_SEEDS",
+    "DEFAULT_SPLIT_SEED",
     "BrainAgeConfig",
     "Grid",
     "MRILimits",
     "MRI_LIMITS",
     "NET_CONFIGS",
     "ResNetConfig",
-    "Task",
     "TrainConfig",
     "from_dict",
     "to_dict",

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +24,12 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from hyperfusion.config import AD_CLASSES, Grid
-from hyperfusion.data.ehr import (
-    FIELD_BY_NAME,
-    INPUT_FIELDS,
-    EHRRecord,
-    sex_onehot,
-    validate_ehr,
-)
-from hyperfusion.data.mri import (
-    ad_hemispheres,
-    brain_age_volume,
-    load_mri,
-    merge_hemispheres,
-    to_input_space,
-)
+from hyperfusion.config import Grid
+from hyperfusion.data.ehr_parsing import validate_ehr
+from hyperfusion.data.ehr_schema import FIELD_BY_NAME, INPUT_FIELDS, EHRRecord
+from hyperfusion.data.nifti_io import load_mri
 from hyperfusion.data.qc import QCReport, quality_check
+from hyperfusion.data.resampling import to_input_space
 from hyperfusion.errors import HyperFusionError
 from hyperfusion.explain.gradcam import CamMethod, gradcam_maps
 from hyperfusion.explain.tabular import field_attributions, integrated_gradients
@@ -51,85 +41,39 @@ from hyperfusion.explain.weights import (
 from hyperfusion.models.checkpoint import WEIGHTS_DIR, Checkpoint, load_checkpoints
 from hyperfusion.models.device import autocast_for, describe_device, resolve_device
 from hyperfusion.models.registry import MODEL_NAMES, get_spec
+from hyperfusion.prediction import Prediction
+from hyperfusion.tasks import AD, BRAIN_AGE, TASKS, Task, get_task, task_of_target
 
-BRAIN_AGE = "brain-age"
 _FEATURE_CACHE_SIZE = 64
 
 
 @dataclass(frozen=True)
 class PreparedImage:
-    """An input MRI checked and resampled once onto every model grid.
+    """An input MRI checked and resampled once onto every task's grid.
 
     Attributes:
         key: content hash, the cache key for per-image features.
         source: the loaded image (RAS), kept for exports in its own space.
         qc: the quality check against the MNI152 template.
-        ad_pair: ``(2, X/2, Y, Z)`` AD input, ``[right, left mirrored]``.
-        brain_age: the brain-age input on its grid.
-        ad_grid, brain_age_grid: the grids these live on.
+        views: per task name, the network's views of the image ``(V, X, Y, Z)``
+            (AD: ``[right hemisphere, left mirrored onto right]``).
+        grids: per task name, the grid the views live on.
     """
 
     key: str
     source: nib.Nifti1Image
     qc: QCReport
-    ad_pair: np.ndarray
-    brain_age: np.ndarray
-    ad_grid: Grid
-    brain_age_grid: Grid
+    views: Mapping[str, np.ndarray]
+    grids: Mapping[str, Grid]
 
-    def ad_volume(self) -> np.ndarray:
-        """The AD crop as one ``(X, Y, Z)`` volume, for display."""
-        return merge_hemispheres(self.ad_pair)
+    def grid(self, task: str | Task) -> Grid:
+        """The grid of a task's input."""
+        return self.grids[get_task(task).name]
 
-
-@dataclass(frozen=True)
-class Prediction:
-    """One patient's predictions with the ensemble's spread as uncertainty."""
-
-    probabilities: dict[str, float]
-    probabilities_sd: dict[str, float]
-    brain_age: float
-    brain_age_sd: float
-    age: float | None
-    ad_model: str
-    brain_age_model: str
-    n_seeds: dict[str, int]
-    trained: bool
-    device: str
-    latency_ms: float
-    qc_warnings: tuple[str, ...] = ()
-    per_seed: dict[str, list[Any]] = field(default_factory=dict)
-
-    @property
-    def diagnosis(self) -> str:
-        """The most probable class."""
-        return max(self.probabilities, key=self.probabilities.__getitem__)
-
-    @property
-    def brain_age_gap(self) -> float | None:
-        """Predicted brain age minus the entered age (years), if the age is known."""
-        return None if self.age is None else self.brain_age - self.age
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (the CLI's ``--json`` output and the app's export)."""
-        return {
-            "brain_age": round(self.brain_age, 2),
-            "brain_age_sd": round(self.brain_age_sd, 2),
-            "brain_age_gap": None
-            if self.brain_age_gap is None
-            else round(self.brain_age_gap, 2),
-            "diagnosis": self.diagnosis,
-            "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
-            "probabilities_sd": {
-                k: round(v, 4) for k, v in self.probabilities_sd.items()
-            },
-            "models": {"ad": self.ad_model, BRAIN_AGE: self.brain_age_model},
-            "ensemble_size": self.n_seeds,
-            "trained": self.trained,
-            "device": self.device,
-            "latency_ms": round(self.latency_ms, 2),
-            "qc_warnings": list(self.qc_warnings),
-        }
+    def volume(self, task: str | Task) -> np.ndarray:
+        """A task's input as one ``(X, Y, Z)`` volume on its grid, for display."""
+        task = get_task(task)
+        return task.merge_views(self.views[task.name])
 
 
 def _content_key(img: nib.Nifti1Image) -> str:
@@ -156,6 +100,9 @@ def _fuse_per_record(
 class Engine:
     """Load, lock, predict, sweep and explain.
 
+    Every public method validates the EHR it is given (the engine is the boundary
+    between users and models); private methods take validated records.
+
     Args:
         device: ``"cpu"``, ``"cuda"`` or ``None`` (CUDA when available).
         weights_dir: where the shipped checkpoints live.
@@ -178,26 +125,29 @@ class Engine:
         """``"CPU"`` or ``"GPU (name)"`` for badges."""
         return describe_device(self.device)
 
-    def checkpoints(self, task: str, name: str = "hyperfusion") -> list[Checkpoint]:
+    def checkpoints(
+        self, task: str | Task, name: str = "hyperfusion"
+    ) -> list[Checkpoint]:
         """The ensemble of ``(task, name)`` (loaded on first use)."""
-        get_spec(task, name)
+        task_name = get_task(task).name
+        get_spec(task_name, name)
         with self._lock:
-            key = (task, name)
+            key = (task_name, name)
             if key not in self._checkpoints:
                 self._checkpoints[key] = load_checkpoints(
-                    task, name, self.device, self.weights_dir
+                    task_name, name, self.device, self.weights_dir
                 )
             return self._checkpoints[key]
 
-    def is_trained(self, task: str, name: str = "hyperfusion") -> bool:
+    def is_trained(self, task: str | Task, name: str = "hyperfusion") -> bool:
         """Whether real trained weights (not the placeholder) back this model."""
         return all(c.trained for c in self.checkpoints(task, name))
 
-    def grid(self, task: str) -> Grid:
+    def grid(self, task: str | Task) -> Grid:
         """The input grid of a task's shipped models."""
         return self.checkpoints(task)[0].model.cfg.grid
 
-    def reference_record(self, task: str = "ad") -> EHRRecord:
+    def reference_record(self, task: str | Task = AD) -> EHRRecord:
         """The training cohort's median patient (the untrained placeholder: schema
         mid-range values)."""
         card = self.checkpoints(task)[0].card
@@ -215,34 +165,34 @@ class Engine:
     # Images -----------------------------------------------------------------------
 
     def prepare(self, source: str | Path | bytes | nib.Nifti1Image) -> PreparedImage:
-        """Load, check and resample an MRI once for every model (see ``load_mri``)."""
+        """Load, check and resample an MRI once for every task (see ``load_mri``)."""
         img = load_mri(source)
-        ad_grid, ba_grid = self.grid("ad"), self.grid(BRAIN_AGE)
+        grids = {name: self.grid(task) for name, task in TASKS.items()}
         return PreparedImage(
             key=_content_key(img),
             source=img,
             qc=quality_check(img),
-            ad_pair=ad_hemispheres(img, ad_grid),
-            brain_age=brain_age_volume(img, ba_grid),
-            ad_grid=ad_grid,
-            brain_age_grid=ba_grid,
+            views={
+                name: task.image_input(img, grids[name]) for name, task in TASKS.items()
+            },
+            grids=grids,
         )
 
-    def _image_tensor(self, image: PreparedImage, task: str) -> Tensor:
-        arr = image.ad_pair[:, None] if task == "ad" else image.brain_age[None, None]
-        return torch.from_numpy(np.ascontiguousarray(arr)).to(self.device)
+    def _image_tensor(self, image: PreparedImage, task: Task) -> Tensor:
+        views = np.ascontiguousarray(image.views[task.name][:, None])
+        return torch.from_numpy(views).to(self.device)
 
     def _image_features(
-        self, image: PreparedImage | None, task: str, name: str
+        self, image: PreparedImage | None, task: Task, name: str
     ) -> list[tuple[Tensor, ...]]:
         """Per-seed ``encode_image`` outputs, cached per image (LRU)."""
-        if not get_spec(task, name).uses_image:
+        if not get_spec(task.name, name).uses_image:
             return [() for _ in self.checkpoints(task, name)]
         if image is None:
             raise HyperFusionError(
-                f"The {task} model '{name}' needs an MRI; load one first"
+                f"The {task.title} model '{name}' needs an MRI; load one first"
             )
-        key = (image.key, task, name)
+        key = (image.key, task.name, name)
         with self._lock:
             if key in self._features:
                 self._features.move_to_end(key)
@@ -255,18 +205,10 @@ class Engine:
                 self._features.popitem(last=False)
             return feats
 
-    # Tabular ----------------------------------------------------------------------
-
-    @staticmethod
-    def _tabular(checkpoint: Checkpoint, task: str, records: Sequence[EHRRecord]):
-        if task == "ad":
-            return checkpoint.preprocessor.transform(list(records))
-        return np.stack([sex_onehot(r) for r in records])
-
     def _tabular_tensor(
-        self, checkpoint: Checkpoint, task: str, records: Sequence[EHRRecord]
+        self, checkpoint: Checkpoint, task: Task, records: Sequence[EHRRecord]
     ) -> Tensor:
-        tab = self._tabular(checkpoint, task, records)
+        tab = task.tabular(checkpoint.preprocessor, records)
         return torch.from_numpy(np.asarray(tab, dtype=np.float32)).to(self.device)
 
     # Prediction -------------------------------------------------------------------
@@ -275,14 +217,12 @@ class Engine:
         self,
         image: PreparedImage | None,
         records: Sequence[EHRRecord],
-        task: str,
+        task: Task,
         name: str,
     ) -> np.ndarray:
-        """Per-seed outputs for K records in one batched pass per seed.
-
-        Returns ``(S, K, 3)`` class probabilities (AD: logits averaged over the two
-        hemispheres, then softmax) or ``(S, K)`` brain ages in years.
-        """
+        """Per-seed outputs ``(S, K, C)`` for K validated records, one batched pass
+        per seed: class probabilities (AD: logits averaged over the two
+        hemispheres, then softmax) or values (brain age in years, C = 1)."""
         results = []
         with self._lock:
             features = self._image_features(image, task, name)
@@ -290,12 +230,19 @@ class Engine:
                 tab = self._tabular_tensor(ckpt, task, records)
                 with torch.no_grad(), autocast_for(self.device):
                     out = _fuse_per_record(ckpt.model, feats, tab).float()
-                if task == "ad":
-                    out = torch.softmax(out, dim=1)
-                    results.append(out.cpu().numpy())
-                else:
-                    results.append(out[:, 0].cpu().numpy())
+                results.append(task.read_output(out).cpu().numpy())
         return np.stack(results)
+
+    def _brain_ages(
+        self,
+        image: PreparedImage | None,
+        records: Sequence[EHRRecord],
+        name: str,
+    ) -> np.ndarray | None:
+        """``(S, K)`` brain ages, or ``None`` when the model needs an absent image."""
+        if image is None and get_spec(BRAIN_AGE.name, name).uses_image:
+            return None
+        return self._outputs(image, records, BRAIN_AGE, name)[..., 0]
 
     def predict(
         self,
@@ -311,28 +258,37 @@ class Engine:
         """
         start = time.perf_counter()
         rec = validate_ehr(record, require=False)
-        probs = self._outputs(image, [rec], "ad", ad_model)[:, 0]
-        if image is None and get_spec(BRAIN_AGE, brain_age_model).uses_image:
-            ages = np.full(1, np.nan)
-        else:
-            ages = self._outputs(image, [rec], BRAIN_AGE, brain_age_model)[:, 0]
+        probs = self._outputs(image, [rec], AD, ad_model)[:, 0]
+        ages = self._brain_ages(image, [rec], brain_age_model)
+        ages = np.full(1, np.nan) if ages is None else ages[:, 0]
         latency = (time.perf_counter() - start) * 1000
         return Prediction(
-            probabilities=dict(zip(AD_CLASSES, probs.mean(0).tolist(), strict=True)),
-            probabilities_sd=dict(zip(AD_CLASSES, probs.std(0).tolist(), strict=True)),
+            probabilities=dict(zip(AD.classes, probs.mean(0).tolist(), strict=True)),
+            probabilities_sd=dict(zip(AD.classes, probs.std(0).tolist(), strict=True)),
             brain_age=float(ages.mean()),
             brain_age_sd=float(ages.std()),
             age=rec.get("AGE"),  # type: ignore[arg-type]
             ad_model=ad_model,
             brain_age_model=brain_age_model,
-            n_seeds={"ad": len(probs), BRAIN_AGE: len(ages)},
-            trained=self.is_trained("ad", ad_model)
+            n_seeds={AD.name: len(probs), BRAIN_AGE.name: len(ages)},
+            trained=self.is_trained(AD, ad_model)
             and self.is_trained(BRAIN_AGE, brain_age_model),
             device=self.device_label,
             latency_ms=latency,
             qc_warnings=image.qc.warnings if image is not None else (),
             per_seed={"probabilities": probs.tolist(), "brain_age": ages.tolist()},
         )
+
+    def _variants(
+        self, record: Mapping[str, object], field_name: str, values: Sequence[object]
+    ) -> tuple[EHRRecord, list[EHRRecord]]:
+        """The validated record and one validated copy per value of one field."""
+        base = validate_ehr(record, require=False)
+        if field_name not in FIELD_BY_NAME:
+            validate_ehr({field_name: None}, require=False)  # raises with a hint
+        return base, [
+            validate_ehr({**base, field_name: v}, require=False) for v in values
+        ]
 
     def sweep(
         self,
@@ -349,17 +305,14 @@ class Engine:
             One row per value: ``value``, ``CN``, ``MCI``, ``AD`` (ensemble means),
             their ``*_sd``, ``brain_age`` and ``brain_age_sd``.
         """
-        base = validate_ehr(record, require=False)
-        if field_name not in FIELD_BY_NAME:
-            validate_ehr({field_name: None}, require=False)  # raises with a hint
-        records = [validate_ehr({**base, field_name: v}, require=False) for v in values]
-        probs = self._outputs(image, records, "ad", ad_model)
+        _, records = self._variants(record, field_name, values)
+        probs = self._outputs(image, records, AD, ad_model)
         df = pd.DataFrame({"value": list(values)})
-        for i, cls in enumerate(AD_CLASSES):
+        for i, cls in enumerate(AD.classes):
             df[cls] = probs[:, :, i].mean(0)
             df[f"{cls}_sd"] = probs[:, :, i].std(0)
-        if image is not None or not get_spec(BRAIN_AGE, brain_age_model).uses_image:
-            ages = self._outputs(image, records, BRAIN_AGE, brain_age_model)
+        ages = self._brain_ages(image, records, brain_age_model)
+        if ages is not None:
             df["brain_age"] = ages.mean(0)
             df["brain_age_sd"] = ages.std(0)
         return df
@@ -380,7 +333,8 @@ class Engine:
         """
         f = FIELD_BY_NAME[field_name]
         base = validate_ehr(record, require=False)
-        current = self.predict(image, base, ad_model=ad_model).diagnosis
+        probs = self._outputs(image, [base], AD, ad_model)[:, 0].mean(0)
+        current = AD.classes[int(np.argmax(probs))]
         if f.kind == "category":
             candidates: list[object] = [c for c in f.choices if c != base[field_name]]
         else:
@@ -391,7 +345,7 @@ class Engine:
         if not candidates:
             return None
         df = self.sweep(image, base, field_name, candidates, ad_model=ad_model)
-        labels = df[list(AD_CLASSES)].idxmax(axis=1)
+        labels = df[list(AD.classes)].idxmax(axis=1)
         flips = df[labels != current].assign(to=labels[labels != current])
         if flips.empty:
             return None
@@ -429,34 +383,27 @@ class Engine:
             A volume on the task's grid: the full bilateral AD crop or the brain-age
             grid.
         """
-        task = BRAIN_AGE if target == BRAIN_AGE else "ad"
-        if task == "ad" and target not in AD_CLASSES:
-            raise HyperFusionError(
-                f"Unknown Grad-CAM target '{target}'; accepted: "
-                f"{', '.join(AD_CLASSES)} or brain-age"
-            )
-        if not get_spec(task, name).uses_image:
-            raise HyperFusionError(f"The {task} model '{name}' sees no image")
+        task = task_of_target(target)
+        index = task.target_index(target)
+        if not get_spec(task.name, name).uses_image:
+            raise HyperFusionError(f"The {task.title} model '{name}' sees no image")
         rec = validate_ehr(record, require=False)
         x = self._image_tensor(image, task)
-        index = AD_CLASSES.index(target) if task == "ad" else 0
         maps = []
         with self._lock:
             for ckpt in self.checkpoints(task, name):
                 tab = self._tabular_tensor(ckpt, task, [rec]).expand(x.shape[0], -1)
                 cam = gradcam_maps(ckpt.model, x, tab, index, relu=relu, method=method)
                 maps.append(cam.float().cpu().numpy())
-        mean = np.mean(maps, axis=0)
-        volume = merge_hemispheres(mean) if task == "ad" else mean[0]
+        volume = task.merge_views(np.mean(maps, axis=0))
         peak = float(np.abs(volume).max())
         return (volume / peak if peak > 0 else volume).astype(np.float32)
 
     def gradcam_in_input_space(
-        self, image: PreparedImage, volume: np.ndarray, task: str = "ad"
+        self, image: PreparedImage, volume: np.ndarray, task: str | Task = AD
     ) -> nib.Nifti1Image:
         """A Grad-CAM volume resampled onto the uploaded image's own grid."""
-        grid = image.ad_grid if task == "ad" else image.brain_age_grid
-        return to_input_space(volume, grid, image.source)
+        return to_input_space(volume, image.grid(task), image.source)
 
     def ehr_attribution(
         self,
@@ -475,10 +422,10 @@ class Engine:
         Returns:
             Columns ``field``, ``label``, ``attribution``, largest effect first.
         """
-        task = BRAIN_AGE if target == BRAIN_AGE else "ad"
+        task = task_of_target(target)
+        index = task.target_index(target)
         rec = validate_ehr(record, require=False)
         ref = validate_ehr(reference or self.reference_record(task), require=False)
-        index = AD_CLASSES.index(target) if task == "ad" else 0
         totals = None
         with self._lock:
             features = self._image_features(image, task, name)
@@ -487,22 +434,21 @@ class Engine:
 
                 def forward(t: Tensor, ckpt=ckpt, feats=feats) -> Tensor:
                     out = _fuse_per_record(ckpt.model, feats, t)
-                    if task == "ad":
-                        out = torch.softmax(out, dim=1)
-                    return out[:, index]
+                    return task.read_output(out)[:, index]
 
                 attr = integrated_gradients(forward, tab, base, steps)
                 totals = attr if totals is None else totals + attr
-        return field_attributions(totals / len(features), task)
+        return field_attributions(totals / len(features), task.tabular_features)
 
     def hyper_weights(
         self,
         record: Mapping[str, object],
-        task: str = "ad",
+        task: str | Task = AD,
         reference: Mapping[str, object] | None = None,
         seed_index: int = 0,
     ) -> list[HyperLayerView]:
         """What HyperFusion's hypernetwork generated for this EHR vs the reference."""
+        task = get_task(task)
         rec = validate_ehr(record, require=False)
         ref = validate_ehr(reference or self.reference_record(task), require=False)
         with self._lock:
@@ -511,18 +457,19 @@ class Engine:
             return hyper_layer_views(ckpt.model, tab, base)
 
     def tabular_vectors(
-        self, records: Sequence[Mapping[str, object]], task: str = "ad"
+        self, records: Sequence[Mapping[str, object]], task: str | Task = AD
     ) -> np.ndarray:
         """The model-input vectors of records (first seed's preprocessing)."""
+        task = get_task(task)
         recs = [validate_ehr(r, require=False) for r in records]
-        return self._tabular(self.checkpoints(task)[0], task, recs)
+        return task.tabular(self.checkpoints(task)[0].preprocessor, recs)
 
     def channel_norms_sweep(
         self,
         record: Mapping[str, object],
         field_name: str,
         values: Sequence[object],
-        task: str = "ad",
+        task: str | Task = AD,
         layer: str | None = None,
         seed_index: int = 0,
     ) -> np.ndarray:
@@ -535,14 +482,14 @@ class Engine:
         Returns:
             ``(K, out)`` norms for the K values.
         """
-        base = validate_ehr(record, require=False)
-        records = [validate_ehr({**base, field_name: v}, require=False) for v in values]
+        task = get_task(task)
+        _, records = self._variants(record, field_name, values)
         with self._lock:
             ckpt = self.checkpoints(task, "hyperfusion")[seed_index]
             tab = self._tabular_tensor(ckpt, task, records)
             name = layer or next(iter(ckpt.model.hyper_modules()))
             return channel_norm_sweep(ckpt.model, tab, name)
 
-    def model_names(self, task: str) -> tuple[str, ...]:
+    def model_names(self, task: str | Task) -> tuple[str, ...]:
         """Every registered model of a task."""
-        return MODEL_NAMES[task]
+        return MODEL_NAMES[get_task(task).name]

@@ -16,23 +16,28 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import torch
-from torch import Tensor, nn
 
 from hyperfusion.config import AD_CLASSES, TrainConfig
-from hyperfusion.data.ehr_preprocessing import sex_onehot
-from hyperfusion.data.ehr_schema import AD_FEATURES, BRAIN_AGE_FEATURES
-from hyperfusion.data.resampling import (
-    ad_hemispheres,
-    brain_age_volume,
-    merge_hemispheres,
+from hyperfusion.data.ehr_schema import (
+    AD_FEATURES,
+    BRAIN_AGE_FEATURES,
+    feature_field,
 )
-from hyperfusion.errors import UnknownModelError
+from hyperfusion.errors import CohortError, UnknownModelError
 from hyperfusion.metrics import classification_metrics, regression_metrics
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import torch
+    from torch import Tensor, nn
+
+    Records = Sequence[Mapping[str, object]] | pd.DataFrame
+
+# torch, nilearn and scikit-learn are imported where they are used: the command
+# line reads the task names before it knows whether it needs a model.
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,12 @@ class Task:
         tabular_features: the names of the tabular vector's entries, in order.
         image_views: the network sees this many views of one image (the AD model
             one hemisphere each, averaged); maps of the views merge into one volume.
+        image_label: what the network sees of the MRI, as a user reads it.
         selection_metric: the validation metric that picks the best epoch.
         higher_is_better: the direction of ``selection_metric``.
+        selection_label, selection_digits, selection_unit: how it is written.
         unit: the unit of the output a user reads.
+        result_keys: the keys of a prediction's JSON that belong to this task.
     """
 
     name: str
@@ -59,19 +67,30 @@ class Task:
     targets: tuple[str, ...]
     tabular_features: tuple[str, ...]
     image_views: int
+    image_label: str
     selection_metric: str
     higher_is_better: bool
+    selection_label: str
+    selection_digits: int
+    selection_unit: str
     unit: str
+    result_keys: tuple[str, ...]
 
     @property
     def classes(self) -> tuple[str, ...]:
         """The class labels, in output order (empty for a regression)."""
         return ()
 
+    @property
+    def ehr_fields(self) -> tuple[str, ...]:
+        """The EHR fields the tabular vector is made from, in its order."""
+        return tuple(dict.fromkeys(feature_field(f) for f in self.tabular_features))
+
     # Inputs -----------------------------------------------------------------------
 
-    def tabular(self, preprocessor: Any, records: Sequence[Mapping[str, object]]):
-        """The tabular input ``(N, F)`` float32 of validated records."""
+    def tabular(self, preprocessor: Any, records: Records) -> np.ndarray:
+        """The tabular input ``(N, F)`` float32 of validated records (or of a
+        cohort frame's rows), through the fitted EHR preprocessor."""
         raise NotImplementedError
 
     def image_input(self, img: Any, grid: Any) -> np.ndarray:
@@ -85,8 +104,8 @@ class Task:
     # Outputs ----------------------------------------------------------------------
 
     def read_output(self, raw: Tensor) -> Tensor:
-        """What a user reads from the network's raw output ``(B, C)``:
-        probabilities ``(B, C)`` or values ``(B,)``."""
+        """What a user reads from the network's raw output ``(B, C)``, same shape:
+        class probabilities, or the predicted values (years) as they are."""
         raise NotImplementedError
 
     def target_index(self, target: str) -> int:
@@ -99,6 +118,17 @@ class Task:
         return self.targets.index(target)
 
     # Training and scoring ---------------------------------------------------------
+
+    def usable_rows(self, df: pd.DataFrame, source: object) -> pd.DataFrame:
+        """The rows of a cohort (read from ``source``) this task can train on."""
+        return df
+
+    def tabular_variance(self, preprocessor: Any) -> float:
+        """Var(e) of the tabular input, for the hyperfan-in initialisation."""
+        return 1.0
+
+    def init_output(self, model: Any, targets: np.ndarray) -> None:
+        """Start a new network's output where the training targets are."""
 
     def targets_of(self, df: pd.DataFrame) -> np.ndarray:
         """The training targets of a cohort's rows."""
@@ -116,6 +146,14 @@ class Task:
         """Every metric of outputs (logits or values) against targets."""
         raise NotImplementedError
 
+    def score_text(self, metrics: Mapping[str, Any]) -> str:
+        """The selection metric as text, e.g. ``"MAE 4.98 years"``."""
+        value = float(metrics[self.selection_metric])
+        return (
+            f"{self.selection_label} {value:.{self.selection_digits}f}"
+            f"{self.selection_unit}"
+        )
+
     def selection_score(self, metrics: Mapping[str, Any]) -> float:
         """The model-selection criterion, higher is better."""
         value = float(metrics[self.selection_metric])
@@ -130,24 +168,44 @@ class ClassificationTask(Task):
     def classes(self) -> tuple[str, ...]:
         return self.targets
 
-    def tabular(self, preprocessor: Any, records: Sequence[Mapping[str, object]]):
+    def tabular(self, preprocessor: Any, records: Records) -> np.ndarray:
         return preprocessor.transform(records)
 
     def image_input(self, img: Any, grid: Any) -> np.ndarray:
+        from hyperfusion.data.resampling import ad_hemispheres
+
         return ad_hemispheres(img, grid)
 
     def merge_views(self, maps: np.ndarray) -> np.ndarray:
+        from hyperfusion.data.resampling import merge_hemispheres
+
         return merge_hemispheres(maps)
 
     def read_output(self, raw: Tensor) -> Tensor:
-        return torch.softmax(raw, dim=1)
+        return raw.softmax(dim=1)
 
     def targets_of(self, df: pd.DataFrame) -> np.ndarray:
         return np.array([self.classes.index(d) for d in df["DX"]], dtype=np.int64)
 
+    def usable_rows(self, df: pd.DataFrame, source: object) -> pd.DataFrame:
+        """Rows with a diagnosis; a cohort needs at least two diagnosis groups."""
+        df = df[df["DX"].notna()].reset_index(drop=True)
+        if df["DX"].nunique() < 2:
+            raise CohortError(
+                f"{source} has {df['DX'].nunique()} diagnosis group(s); accepted: "
+                f"a cohort with {', '.join(self.classes)} in DX (is it a "
+                "brain-age cohort?)"
+            )
+        return df
+
+    def tabular_variance(self, preprocessor: Any) -> float:
+        return float(preprocessor.embedding_variance_)
+
     def loss(self, cfg: TrainConfig, device: torch.device) -> nn.Module:
+        import torch
+
         weights = torch.tensor(cfg.class_weights, dtype=torch.float32, device=device)
-        return nn.CrossEntropyLoss(weight=weights)
+        return torch.nn.CrossEntropyLoss(weight=weights)
 
     def score(self, targets: np.ndarray, outputs: np.ndarray) -> dict[str, Any]:
         return classification_metrics(targets, outputs)
@@ -157,24 +215,41 @@ class ClassificationTask(Task):
 class RegressionTask(Task):
     """A task whose network outputs one value ``(B, 1)``."""
 
-    def tabular(self, preprocessor: Any, records: Sequence[Mapping[str, object]]):
+    def tabular(self, preprocessor: Any, records: Records) -> np.ndarray:
+        from hyperfusion.data.ehr_parsing import records_from_dataframe
+        from hyperfusion.data.ehr_preprocessing import sex_onehot
+
+        if not isinstance(records, Sequence):  # a cohort frame
+            records = records_from_dataframe(records)
         if len(records) == 0:
             return np.zeros((0, len(self.tabular_features)), dtype=np.float32)
         return np.stack([sex_onehot(r) for r in records])
 
     def image_input(self, img: Any, grid: Any) -> np.ndarray:
+        from hyperfusion.data.resampling import brain_age_volume
+
         return brain_age_volume(img, grid)[None]
 
     def merge_views(self, maps: np.ndarray) -> np.ndarray:
         return maps[0]
 
     def read_output(self, raw: Tensor) -> Tensor:
-        return raw[:, 0]
+        return raw
 
     def targets_of(self, df: pd.DataFrame) -> np.ndarray:
         return df["AGE"].to_numpy(dtype=np.float32)
 
+    def init_output(self, model: Any, targets: np.ndarray) -> None:
+        """Set ``model.age_offset`` to the mean target, rounded to float16 (the
+        checkpoints' storage) so that the start is representable."""
+        import torch
+
+        mean = float(np.mean(targets, dtype=np.float64))
+        model.age_offset.fill_(float(torch.tensor(mean).half()))
+
     def loss(self, cfg: TrainConfig, device: torch.device) -> nn.Module:
+        from torch import nn
+
         return nn.MSELoss()
 
     def loss_input(self, raw: Tensor) -> Tensor:
@@ -191,9 +266,14 @@ AD = ClassificationTask(
     targets=AD_CLASSES,
     tabular_features=AD_FEATURES,
     image_views=2,
+    image_label="AD crop (hippocampi)",
     selection_metric="balanced_accuracy",
     higher_is_better=True,
+    selection_label="balanced accuracy",
+    selection_digits=3,
+    selection_unit="",
     unit="probability",
+    result_keys=("diagnosis", "probabilities", "probabilities_sd"),
 )
 BRAIN_AGE = RegressionTask(
     name="brain-age",
@@ -202,9 +282,14 @@ BRAIN_AGE = RegressionTask(
     targets=("brain-age",),
     tabular_features=BRAIN_AGE_FEATURES,
     image_views=1,
+    image_label="Whole brain (brain age)",
     selection_metric="mae",
     higher_is_better=False,
+    selection_label="MAE",
+    selection_digits=2,
+    selection_unit=" years",
     unit="years",
+    result_keys=("brain_age", "brain_age_sd", "brain_age_gap"),
 )
 TASKS: dict[str, Task] = {t.name: t for t in (AD, BRAIN_AGE)}
 TASK_NAMES: tuple[str, ...] = tuple(TASKS)

@@ -119,7 +119,7 @@ def test_bad_arguments_exit_2_with_one_line(args, capsys, tmp_path, monkeypatch)
 
 
 def test_ehr_json_file_and_set_overrides(tmp_path, capsys, monkeypatch):
-    from hyperfusion.cli import read_ehr
+    from hyperfusion.cli.predict import read_ehr
 
     path = tmp_path / "ehr.json"
     path.write_text(json.dumps({"AGE": 70, "PTGENDER": "F", "ABETA": ">1700"}))

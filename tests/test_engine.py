@@ -10,10 +10,12 @@ import pytest
 import torch
 
 from hyperfusion.config import AD_CLASSES
-from hyperfusion.data.ehr import FIELD_BY_NAME
+from hyperfusion.data.ehr_schema import FIELD_BY_NAME
 from hyperfusion.data.templates import load_template
+from hyperfusion.data.ehr_parsing import validate_ehr
 from hyperfusion.engine import Engine
 from hyperfusion.errors import HyperFusionError, InvalidEHRError
+from hyperfusion.tasks import get_task
 
 RECORD = {"AGE": 74, "PTGENDER": "Female", "PTEDUCAT": 14, "APOE4": 1, "ABETA": 700}
 
@@ -32,9 +34,11 @@ def image(engine):
 def _forward(engine, image, record, task="ad", name="hyperfusion"):
     """The plain path: each checkpoint's full forward on the image, no cache."""
     outs = []
+    rec = validate_ehr(record, require=False)
     for ckpt in engine.checkpoints(task, name):
-        x = engine._image_tensor(image, task)
-        tab = engine._tabular_tensor(ckpt, task, [record]).expand(x.shape[0], -1)
+        x = torch.from_numpy(np.ascontiguousarray(image.views[task][:, None]))
+        tab = get_task(task).tabular(ckpt.preprocessor, [rec])
+        tab = torch.from_numpy(tab).float().expand(x.shape[0], -1)
         with torch.no_grad():
             out = ckpt.model(x, tab).mean(dim=0)
         outs.append(torch.softmax(out, 0).numpy() if task == "ad" else out.numpy())
@@ -94,10 +98,10 @@ def test_attributions_sum_to_the_change_from_the_reference(engine, image):
 
 def test_gradcam_is_a_unit_scaled_map_on_the_task_grid(engine, image):
     cam = engine.gradcam(image, RECORD, "AD")
-    assert cam.shape == image.ad_grid.shape
+    assert cam.shape == image.grid("ad").shape
     assert cam.min() >= 0 and cam.max() <= 1.0 + 1e-6
     age_cam = engine.gradcam(image, RECORD, "brain-age")
-    assert age_cam.shape == image.brain_age_grid.shape
+    assert age_cam.shape == image.grid("brain-age").shape
     exported = engine.gradcam_in_input_space(image, cam)
     assert exported.shape == image.source.shape
     np.testing.assert_allclose(exported.affine, image.source.affine)

@@ -9,7 +9,7 @@ to the fields a user edits: a value and its missing flag, the two sex entries.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,19 +17,10 @@ import torch
 from captum.attr import IntegratedGradients
 from torch import Tensor
 
-from hyperfusion.data.ehr import AD_FEATURES, BRAIN_AGE_FEATURES, FIELD_BY_NAME
-
-
-def feature_field(feature: str) -> str:
-    """The EHR field a vector entry belongs to (``"ABETA_missing"`` -> ``"ABETA"``).
-
-    >>> feature_field("PTGENDER_Male")
-    'PTGENDER'
-    """
-    for suffix in ("_missing", "_Female", "_Male"):
-        if feature.endswith(suffix):
-            return feature[: -len(suffix)]
-    return feature
+from hyperfusion.data.ehr_schema import (
+    FIELD_BY_NAME,
+    feature_field,
+)
 
 
 def integrated_gradients(
@@ -52,13 +43,19 @@ def integrated_gradients(
     return attr.detach().cpu().numpy()[0]
 
 
-def field_attributions(attributions: np.ndarray, task: str) -> pd.DataFrame:
+def field_attributions(
+    attributions: np.ndarray, features: Sequence[str]
+) -> pd.DataFrame:
     """Sum vector-entry attributions per EHR field, largest magnitude first.
+
+    Args:
+        attributions: one value per entry of the tabular vector.
+        features: the entries' names (``task.tabular_features``).
 
     Returns:
         Columns ``field``, ``label``, ``attribution``.
     """
-    names = AD_FEATURES if task == "ad" else BRAIN_AGE_FEATURES
+    names = tuple(features)
     if len(names) != len(attributions):
         raise ValueError(f"expected {len(names)} attributions, got {len(attributions)}")
     per_field: dict[str, float] = {}

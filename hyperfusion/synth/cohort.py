@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from hyperfusion.errors import CohortError
+from hyperfusion.errors import CohortError, UnknownModelError
 from hyperfusion.synth.anatomy import SubjectParams, load_anatomy, render_subject
 from hyperfusion.synth.config import (
     AD_MODEL,
@@ -41,8 +41,22 @@ from hyperfusion.synth.latent import (
     sample_brain_age,
     sample_latent,
 )
+from hyperfusion.tasks import AD, BRAIN_AGE, get_task
 
-TASKS = ("ad", "brain-age")
+
+def _sample_ad(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    latent = sample_latent(1, rng, AD_MODEL)
+    return latent, measure_ehr(latent, rng, AD_MODEL)
+
+
+def _sample_brain_age(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return sample_brain_age(1, rng, BRAIN_AGE_MODEL, AD_MODEL)
+
+
+# Per task: how one subject's latent variables and EHR are drawn, and the render.
+SAMPLERS = {AD.name: _sample_ad, BRAIN_AGE.name: _sample_brain_age}
+RENDERS = {AD.name: RENDER, BRAIN_AGE.name: RENDER_BRAIN_AGE}
+
 MAX_SUBJECTS = 100_000
 _DESCRIP = b"SYNTHETIC hyperfusion.synth"
 
@@ -103,13 +117,9 @@ def simulate_subject(
     volumes on the 2 mm MNI grid.
     """
     rng = np.random.default_rng([seed, i])
-    if task == "ad":
-        latent = sample_latent(1, rng, AD_MODEL)
-        ehr = measure_ehr(latent, rng, AD_MODEL)
-    else:
-        latent, ehr = sample_brain_age(1, rng, BRAIN_AGE_MODEL, AD_MODEL)
+    latent, ehr = SAMPLERS[task](rng)
     if render is None:
-        render = RENDER if task == "ad" else RENDER_BRAIN_AGE
+        render = RENDERS[task]
     image, truth = render_subject(load_anatomy(), _params(latent.iloc[0]), rng, render)
     return latent, ehr, image, truth
 
@@ -191,8 +201,10 @@ def generate_cohort(
     Raises:
         CohortError: bad task or ``n``, or a non-empty ``out_dir`` without overwrite.
     """
-    if task not in TASKS:
-        raise CohortError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    try:
+        get_task(task)
+    except UnknownModelError as exc:
+        raise CohortError(str(exc)) from exc
     if not isinstance(n, int | np.integer) or not 1 <= n <= MAX_SUBJECTS:
         raise CohortError(f"--n must be an integer from 1 to {MAX_SUBJECTS}, got {n}")
     chosen = list(range(int(n))) if indices is None else [int(i) for i in indices]
@@ -232,7 +244,6 @@ def generate_cohort(
 
 
 __all__ = [
-    "TASKS",
     "generate_cohort",
     "nifti_gz_bytes",
     "ptid",

@@ -16,16 +16,10 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from hyperfusion.data.ehr import (
-    DIAGNOSES,
-    FIELDS,
-    EHRPreprocessor,
-    EHRRecord,
-    records_from_dataframe,
-    sex_onehot,
-    validate_ehr,
-)
-from hyperfusion.metrics import classification_metrics, regression_metrics
+from hyperfusion.data.ehr_parsing import validate_ehr
+from hyperfusion.data.ehr_preprocessing import EHRPreprocessor
+from hyperfusion.data.ehr_schema import FIELDS, EHRRecord
+from hyperfusion.tasks import Task, get_task
 
 EVAL_BATCH = 64
 
@@ -53,35 +47,19 @@ class SplitData:
         return len(self.ptids)
 
 
-def tabular_inputs(
-    task: str, df: pd.DataFrame, preprocessor: EHRPreprocessor
-) -> np.ndarray:
-    """The tabular input of each row: ``(N, 16)`` (AD) or ``(N, 2)`` (brain age)."""
-    if task == "ad":
-        return preprocessor.transform(df)
-    if len(df) == 0:
-        return np.zeros((0, 2), dtype=np.float32)
-    return np.stack([sex_onehot(r) for r in records_from_dataframe(df)])
-
-
-def targets(task: str, df: pd.DataFrame) -> np.ndarray:
-    """AD class indices (DX order :data:`DIAGNOSES`) or ages in years."""
-    if task == "ad":
-        return np.array([DIAGNOSES.index(d) for d in df["DX"]], dtype=np.int64)
-    return df["AGE"].to_numpy(dtype=np.float32)
-
-
 def split_data(
-    task: str,
+    task: str | Task,
     df: pd.DataFrame,
     images: np.ndarray | None,
     preprocessor: EHRPreprocessor,
 ) -> SplitData:
-    """Bundle the rows of ``df`` (and the matching rows of ``images``)."""
+    """Bundle the rows of ``df`` (and the matching rows of ``images``): the task's
+    tabular inputs and targets."""
+    task = get_task(task)
     return SplitData(
         images=images,
-        tabular=tabular_inputs(task, df, preprocessor).astype(np.float32),
-        targets=targets(task, df),
+        tabular=task.tabular(preprocessor, df).astype(np.float32),
+        targets=task.targets_of(df),
         ptids=tuple(df["PTID"]),
     )
 
@@ -140,19 +118,9 @@ def predict(
     return result[:, 0] if result.shape[1] == 1 else result
 
 
-def score(task: str, data: SplitData, outputs: np.ndarray) -> dict[str, Any]:
+def score(task: str | Task, data: SplitData, outputs: np.ndarray) -> dict[str, Any]:
     """Metrics of :func:`predict`'s outputs against the split's targets."""
-    if task == "ad":
-        return classification_metrics(data.targets, outputs)
-    return regression_metrics(data.targets.astype(np.float64), outputs)
-
-
-def selection_score(task: str, metrics: dict[str, Any]) -> float:
-    """The model-selection criterion, higher is better: validation balanced accuracy
-    (AD) or minus the MAE in years (brain age)."""
-    if task == "ad":
-        return float(metrics["balanced_accuracy"])
-    return -float(metrics["mae"])
+    return get_task(task).score(data.targets, outputs)
 
 
 def reference_record(df: pd.DataFrame) -> EHRRecord:
@@ -187,9 +155,6 @@ __all__ = [
     "predict",
     "reference_record",
     "score",
-    "selection_score",
     "split_data",
     "tabular_batch",
-    "tabular_inputs",
-    "targets",
 ]

@@ -25,12 +25,12 @@ from tqdm import tqdm
 
 from hyperfusion.config import TrainConfig
 from hyperfusion.models.device import autocast_for
+from hyperfusion.tasks import Task, get_task
 from hyperfusion.train.data import (
     SplitData,
     image_batch,
     predict,
     score,
-    selection_score,
     tabular_batch,
 )
 from hyperfusion.train.distributed import DistInfo, broadcast_flag, wrap_model
@@ -62,14 +62,6 @@ class FitState:
     finished: bool = False
     best_metrics: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-def loss_function(task: str, cfg: TrainConfig, device: torch.device) -> nn.Module:
-    """Class-weighted cross-entropy (AD) or MSE on years (brain age)."""
-    if task == "ad":
-        weights = torch.tensor(cfg.class_weights, dtype=torch.float32, device=device)
-        return nn.CrossEntropyLoss(weight=weights)
-    return nn.MSELoss()
 
 
 def _save_atomic(obj: Any, path: Path) -> None:
@@ -123,7 +115,7 @@ def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
 
 def fit(
     model: nn.Module,
-    task: str,
+    task: str | Task,
     train: SplitData,
     val: SplitData,
     cfg: TrainConfig,
@@ -138,7 +130,7 @@ def fit(
 
     Args:
         model: the network; left holding the LAST epoch's weights.
-        task: ``"ad"`` or ``"brain-age"``.
+        task: the task (or its name): its loss and its selection metric.
         train: the training split (AD: one random hemisphere per subject per epoch).
         val: the validation split (model selection, both hemispheres).
         cfg: epochs, batch size (global, over all ranks), lr, weight decay, patience.
@@ -176,7 +168,8 @@ def fit(
     if state.finished or state.epoch >= cfg.epochs:
         state.finished = True
         return best_state, state
-    loss_fn = loss_function(task, cfg, device)
+    task = get_task(task)
+    loss_fn = task.loss(cfg, device)
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
     sampler = DistributedSampler(
         range(len(train)),  # type: ignore[arg-type]
@@ -212,7 +205,7 @@ def fit(
             target = torch.from_numpy(train.targets[idx]).to(device)
             with autocast_for(device):  # mixed precision on CUDA only
                 out = net(image, tabular_batch(train, idx, device))
-                loss = loss_fn(out if task == "ad" else out[:, 0], target)
+                loss = loss_fn(task.loss_input(out), target)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -223,7 +216,7 @@ def fit(
         stop = False
         if info.is_main:
             metrics = score(task, val, predict(model, val, device))
-            value = selection_score(task, metrics)
+            value = task.selection_score(metrics)
             state.epoch = epoch + 1
             state.elapsed_s += time.perf_counter() - start
             if state.best_score is None or value > state.best_score:
@@ -274,6 +267,5 @@ __all__ = [
     "param_groups",
     "fit",
     "load_best_state",
-    "loss_function",
     "read_fit_state",
 ]

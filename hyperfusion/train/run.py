@@ -22,14 +22,15 @@ import torch
 from torch import nn
 
 from hyperfusion.config import (
+    DEFAULT_SEEDS,
+    DEFAULT_SPLIT_SEED,
     BrainAgeConfig,
     ResNetConfig,
     TrainConfig,
     to_dict,
 )
 from hyperfusion.data.datasets import cohort_arrays, load_cohort
-from hyperfusion.data.ehr import EHRPreprocessor
-from hyperfusion.errors import CohortError
+from hyperfusion.data.ehr_preprocessing import EHRPreprocessor
 from hyperfusion.models.checkpoint import (
     Checkpoint,
     checkpoint_stem,
@@ -43,6 +44,7 @@ from hyperfusion.models.registry import (
     get_spec,
 )
 from hyperfusion.models.tabular import TabularMLP
+from hyperfusion.tasks import AD, BRAIN_AGE, TASK_NAMES, get_task
 from hyperfusion.train.data import (
     SplitData,
     predict,
@@ -53,26 +55,24 @@ from hyperfusion.train.data import (
 from hyperfusion.train.distributed import DistInfo, barrier, init_distributed
 from hyperfusion.train.loop import FitState, fit, read_fit_state
 from hyperfusion.train.splits import (
-    DEFAULT_SPLIT_SEED,
     SPLIT_FILE,
     split_summary,
     stratified_split,
     write_split,
 )
 
-DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2)
 # Per-task defaults of the demo networks, sized so that ``--all`` (27 AD runs and 9
 # brain-age runs) trains in about two hours on a 2-core CPU. Measured there without
 # contention: an AD epoch (1050 subjects, batch 32) about 6 s, a brain-age epoch (560
 # subjects, batch 16) about 17 s.
 TRAIN_DEFAULTS: dict[str, TrainConfig] = {
-    "ad": TrainConfig(epochs=24, patience=8),
+    AD.name: TrainConfig(epochs=24, patience=8),
     # Cosine decay: at a constant 1e-3 the validation MAE jumped by up to 10 years
     # between epochs (HyperFusion seed 1: 5.4 -> 16.3 -> 5.7). The sex embeddings
     # learn 30x faster: at 1x the two sexes' generated weights still differed by only
     # 0.2-5 % after training (sex unused); validation MAE of HyperFusion seed 0 was
     # 6.06 at 1x, 4.82 at 10x, 4.64 at 30x (docs/EXPERIMENTS.md).
-    "brain-age": TrainConfig(
+    BRAIN_AGE.name: TrainConfig(
         epochs=15,
         batch_size=16,
         patience=15,
@@ -88,14 +88,14 @@ TRAIN_DEFAULTS: dict[str, TrainConfig] = {
 # 3 seeds; image-only 6.09 vs 6.57 years on the shipped cohort, concatenation 4.96 vs
 # 5.19 on its head-size-revealing predecessor); HyperFusion keeps 1e-3.
 MODEL_TRAIN_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
-    ("ad", "tabular-only"): {"epochs": 100, "patience": 25},
-    ("brain-age", "image-only"): {"lr": 3e-4},
-    ("brain-age", "concat"): {"lr": 3e-4},
+    (AD.name, "tabular-only"): {"epochs": 100, "patience": 25},
+    (BRAIN_AGE.name, "image-only"): {"lr": 3e-4},
+    (BRAIN_AGE.name, "concat"): {"lr": 3e-4},
 }
 # --all: the three models the acceptance targets compare come first.
 PRIORITY: dict[str, tuple[str, ...]] = {
-    "ad": ("hyperfusion", "image-only", "tabular-only"),
-    "brain-age": ("hyperfusion", "image-only"),
+    AD.name: ("hyperfusion", "image-only", "tabular-only"),
+    BRAIN_AGE.name: ("hyperfusion", "image-only"),
 }
 
 
@@ -164,7 +164,7 @@ def is_finished(spec: RunSpec) -> bool:
 
 
 def all_runs(
-    seeds: tuple[int, ...] = DEFAULT_SEEDS, tasks: tuple[str, ...] = ("ad", "brain-age")
+    seeds: tuple[int, ...] = DEFAULT_SEEDS, tasks: tuple[str, ...] = TASK_NAMES
 ) -> list[tuple[str, str, int]]:
     """Every ``(task, name, seed)`` of ``--all``: HyperFusion, image-only and
     tabular-only of both tasks first, then the other fusion baselines."""
@@ -183,13 +183,7 @@ def prepare_cohort(
     """The cohort rows a task can use (AD: with a diagnosis) and their split."""
     df = load_cohort(cohort)
     info = df.attrs["cohort"]
-    if task == "ad":
-        df = df[df["DX"].notna()].reset_index(drop=True)
-        if df["DX"].nunique() < 2:
-            raise CohortError(
-                f"{cohort} has {df['DX'].nunique()} diagnosis group(s); accepted: an "
-                "AD cohort with CN, MCI and AD in DX (is it a brain-age cohort?)"
-            )
+    df = get_task(task).usable_rows(df, cohort)
     df.attrs["cohort"] = info
     return df, stratified_split(df, split_seed)
 
@@ -232,7 +226,7 @@ def _pretrained_embedding(
     pre_cfg = replace(cfg, epochs=cfg.tabular_pretrain_epochs)
     best, _ = fit(
         mlp,
-        "ad",
+        spec.task,
         data["train"],
         data["val"],
         pre_cfg,
@@ -246,16 +240,14 @@ def _pretrained_embedding(
 
 def _build(spec: RunSpec, preprocessor: EHRPreprocessor, train: SplitData) -> nn.Module:
     torch.manual_seed(spec.seed)
+    task = get_task(spec.task)
     model = build_model(
         spec.task,
         spec.name,
         spec.net_config,
-        embed_var=preprocessor.embedding_variance_ if spec.task == "ad" else 1.0,
+        embed_var=task.tabular_variance(preprocessor),
     )
-    if spec.task == "brain-age":
-        # Stored as float16 in the checkpoint: use a representable value from the start.
-        mean_age = float(np.mean(train.targets, dtype=np.float64))
-        model.age_offset.fill_(float(torch.tensor(mean_age).half()))
+    task.init_output(model, train.targets)
     return model
 
 
@@ -307,7 +299,7 @@ def train_run(spec: RunSpec, info: DistInfo | None = None) -> dict[str, Any] | N
     data = build_inputs(spec, df, split, preprocessor, info)
     model = _build(spec, preprocessor, data["train"])
     resuming = read_fit_state(spec.run_dir) is not None
-    if spec.task == "ad" and spec.name == "hyperfusion" and not resuming:
+    if get_spec(spec.task, spec.name).pretrained_embedding and not resuming:
         model.embedding.load_state_dict(_pretrained_embedding(spec, data, info))
     model.to(info.device)
     label = f"{spec.task}/{spec.name} seed {spec.seed}"
@@ -357,9 +349,7 @@ def _ship(
         "reference_record": reference_record(df[(split == "train").to_numpy()]),
         "training": {
             "train_config": to_dict(cfg),
-            "selection": "validation balanced accuracy"
-            if spec.task == "ad"
-            else "validation MAE",
+            "selection": f"validation {get_task(spec.task).selection_label}",
             "epochs_run": state.epoch,
             "best_epoch": state.best_epoch,
             "early_stopped": state.epoch < cfg.epochs,
@@ -370,7 +360,7 @@ def _ship(
             "torch": torch.__version__,
             "machine": platform.machine(),
             "tabular_pretrain_epochs": cfg.tabular_pretrain_epochs
-            if spec.task == "ad" and spec.name == "hyperfusion"
+            if get_spec(spec.task, spec.name).pretrained_embedding
             else 0,
         },
     }
@@ -398,7 +388,6 @@ def _ship(
 
 
 __all__ = [
-    "DEFAULT_SEEDS",
     "MODEL_TRAIN_OVERRIDES",
     "PRIORITY",
     "TRAIN_DEFAULTS",

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hyperfusion.config import DEFAULT_SPLIT_SEED
 from hyperfusion.errors import CohortError
 
 SPLITS: tuple[str, str, str] = ("train", "val", "test")
 FRACTIONS: tuple[float, float, float] = (0.70, 0.15, 0.15)
 AGE_BAND_YEARS = 10
-DEFAULT_SPLIT_SEED = 0
 SPLIT_FILE = "split.csv"
 
 
@@ -126,7 +126,6 @@ def write_split(
 
 __all__ = [
     "AGE_BAND_YEARS",
-    "DEFAULT_SPLIT_SEED",
     "FRACTIONS",
     "SPLITS",
     "SPLIT_FILE",

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from hyperfusion.cli import main as cli_main
+from hyperfusion.cli import train as train_cli
 from hyperfusion.config import NET_CONFIGS
 from hyperfusion.models.checkpoint import load_checkpoint
 from hyperfusion.models.registry import MODEL_NAMES, build_model
-from hyperfusion.train import __main__ as train_cli
 from hyperfusion.train import loop, run
-from hyperfusion.train.__main__ import main
 from hyperfusion.train.data import SplitData, image_batch, predict
 from hyperfusion.train.distributed import DistInfo
 from hyperfusion.train.loop import FitState, fit, read_fit_state
@@ -48,6 +48,11 @@ def _spec(cohort: Path, root: Path, task="ad", name="hyperfusion", **kw) -> RunS
         progress=False,
         **kw,
     )
+
+
+def main(argv: list[str]) -> int:
+    """``python -m hyperfusion train ARGV``."""
+    return cli_main(["train", *argv])
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +108,7 @@ def test_resuming_an_interrupted_run_equals_an_uninterrupted_one(
 ):
     spec = _spec(tiny_ad_cohort, tmp_path, name="image-only")
     df, split = prepare_cohort("ad", tiny_ad_cohort, 0)
-    from hyperfusion.data.ehr import EHRPreprocessor
+    from hyperfusion.data.ehr_preprocessing import EHRPreprocessor
 
     pre = EHRPreprocessor().fit(df[(split == "train").to_numpy()])
     data = build_inputs(spec, df, split, pre, DistInfo())
@@ -172,7 +177,7 @@ def test_hyperfusion_starts_from_the_pretrained_tabular_embedding(
         train_run(spec)
     assert torch.all(seen["weight"] == 0.125)
     df, split = prepare_cohort("ad", tiny_ad_cohort, 0)
-    from hyperfusion.data.ehr import EHRPreprocessor
+    from hyperfusion.data.ehr_preprocessing import EHRPreprocessor
 
     pre = EHRPreprocessor().fit(df[(split == "train").to_numpy()])
     assert seen["embed_var"] == pytest.approx(pre.embedding_variance_)
@@ -181,7 +186,7 @@ def test_hyperfusion_starts_from_the_pretrained_tabular_embedding(
 def test_the_real_pretraining_changes_the_embedding(tiny_ad_cohort, tmp_path):
     spec = _spec(tiny_ad_cohort, tmp_path)
     df, split = prepare_cohort("ad", tiny_ad_cohort, 0)
-    from hyperfusion.data.ehr import EHRPreprocessor
+    from hyperfusion.data.ehr_preprocessing import EHRPreprocessor
 
     pre = EHRPreprocessor().fit(df[(split == "train").to_numpy()])
     data = build_inputs(spec, df, split, pre, DistInfo())
@@ -347,7 +352,7 @@ def test_resuming_a_checkpoint_saved_without_lr_scales_keeps_the_code_scales(
 ):
     spec = _spec(tiny_brain_age_cohort, tmp_path, name="hyperfusion", task="brain-age")
     df, split = prepare_cohort("brain-age", tiny_brain_age_cohort, 0)
-    from hyperfusion.data.ehr import EHRPreprocessor
+    from hyperfusion.data.ehr_preprocessing import EHRPreprocessor
 
     pre = EHRPreprocessor().fit(df[(split == "train").to_numpy()])
     data = build_inputs(spec, df, split, pre, DistInfo())
