@@ -16,8 +16,8 @@ import nibabel as nib
 import pandas as pd
 
 from hyperfusion import __version__
-from hyperfusion.data.ehr import FIELDS
-from hyperfusion.engine import Prediction
+from hyperfusion.data.ehr_schema import FIELDS
+from hyperfusion.prediction import Prediction
 
 NOTICE = (
     "Research and teaching tool, not a medical device; predictions must not inform "

@@ -15,6 +15,19 @@ import numpy as np
 
 ECE_BINS = 15
 ROUND_DIGITS = 6
+# Every metric the functions below return, as a table or a figure names it.
+METRIC_LABELS: dict[str, str] = {
+    "balanced_accuracy": "Balanced accuracy",
+    "macro_f1": "Macro F1",
+    "macro_auc": "Macro AUC",
+    "ece": "ECE",
+    "accuracy": "Accuracy",
+    "mae": "MAE (years)",
+    "r2": "R²",
+    "bias_slope": "Bias slope",
+    "bias_corr": "Bias corr.",
+    "mean_error": "Mean error (years)",
+}
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -110,6 +123,21 @@ def macro_auc_ovr(y_true: np.ndarray, probs: np.ndarray) -> float:
     return float(np.mean(aucs)) if aucs else float("nan")
 
 
+def _confidence_bins(
+    probs: np.ndarray, n_bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The top-label binning of :func:`expected_calibration_error` and
+    :func:`reliability_bins`: per row, the confidence (highest probability), its
+    bin index and the top class.
+
+    Bin ``b`` holds confidences in ``(b/n_bins, (b+1)/n_bins]``; a confidence of 0
+    falls in the first bin.
+    """
+    conf = probs.max(axis=1)
+    bins = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)
+    return conf, bins, probs.argmax(axis=1)
+
+
 def expected_calibration_error(
     y_true: np.ndarray, probs: np.ndarray, n_bins: int = ECE_BINS
 ) -> float:
@@ -122,14 +150,43 @@ def expected_calibration_error(
     0.45
     """
     probs = np.asarray(probs, dtype=np.float64)
-    conf = probs.max(axis=1)
-    correct = (probs.argmax(axis=1) == np.asarray(y_true)).astype(np.float64)
-    bins = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)
+    conf, bins, top = _confidence_bins(probs, n_bins)
+    correct = (top == np.asarray(y_true)).astype(np.float64)
     total = 0.0
     for b in np.unique(bins):
         inside = bins == b
         total += inside.sum() * abs(correct[inside].mean() - conf[inside].mean())
     return float(total / len(conf))
+
+
+def reliability_bins(
+    y_true: np.ndarray, probs: np.ndarray, n_bins: int = ECE_BINS
+) -> list[dict[str, float | int]]:
+    """The reliability diagram of the top label: the non-empty bins of
+    :func:`expected_calibration_error`, in order of confidence.
+
+    Each bin: ``lower`` and ``upper`` (its edges), ``confidence`` (the mean highest
+    probability inside), ``accuracy`` (the share of its rows whose top class is
+    right) and ``count`` (rows). The count-weighted mean of ``|accuracy -
+    confidence|`` is the ECE.
+
+    >>> reliability_bins(np.array([0, 1]), np.array([[0.9, 0.1], [0.8, 0.2]]), 5)
+    [{'lower': 0.6, 'upper': 0.8, 'confidence': 0.8, 'accuracy': 0.0, 'count': 1}, \
+{'lower': 0.8, 'upper': 1.0, 'confidence': 0.9, 'accuracy': 1.0, 'count': 1}]
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    conf, bins, top = _confidence_bins(probs, n_bins)
+    correct = (top == np.asarray(y_true)).astype(np.float64)
+    return [
+        {
+            "lower": int(b) / n_bins,
+            "upper": (int(b) + 1) / n_bins,
+            "confidence": float(conf[bins == b].mean()),
+            "accuracy": float(correct[bins == b].mean()),
+            "count": int((bins == b).sum()),
+        }
+        for b in np.unique(bins)
+    ]
 
 
 def classification_metrics(y_true: np.ndarray, logits: np.ndarray) -> dict[str, Any]:
@@ -218,6 +275,7 @@ def _round(value: float) -> float | None:
 
 __all__ = [
     "ECE_BINS",
+    "METRIC_LABELS",
     "age_bias",
     "balanced_accuracy",
     "binary_auc",
@@ -229,5 +287,6 @@ __all__ = [
     "mae",
     "r2_score",
     "regression_metrics",
+    "reliability_bins",
     "softmax",
 ]

@@ -59,6 +59,11 @@ class Task:
         selection_label, selection_digits, selection_unit: how it is written.
         unit: the unit of the output a user reads.
         result_keys: the keys of a prediction's JSON that belong to this task.
+        reported_metrics: the test metrics a results table shows, in order (keys of
+            :data:`hyperfusion.metrics.METRIC_LABELS`, written with
+            ``selection_digits`` decimals).
+        improvement_scale, improvement_unit: a difference of ``selection_metric``
+            between two models, as a user reads it (x 100: ``"points"``).
     """
 
     name: str
@@ -75,6 +80,9 @@ class Task:
     selection_unit: str
     unit: str
     result_keys: tuple[str, ...]
+    reported_metrics: tuple[str, ...]
+    improvement_scale: float
+    improvement_unit: str
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -274,6 +282,9 @@ AD = ClassificationTask(
     selection_unit="",
     unit="probability",
     result_keys=("diagnosis", "probabilities", "probabilities_sd"),
+    reported_metrics=("balanced_accuracy", "macro_f1", "macro_auc", "ece"),
+    improvement_scale=100.0,
+    improvement_unit="points",
 )
 BRAIN_AGE = RegressionTask(
     name="brain-age",
@@ -290,6 +301,9 @@ BRAIN_AGE = RegressionTask(
     selection_unit=" years",
     unit="years",
     result_keys=("brain_age", "brain_age_sd", "brain_age_gap"),
+    reported_metrics=("mae", "r2", "bias_slope", "bias_corr"),
+    improvement_scale=1.0,
+    improvement_unit="years better",
 )
 TASKS: dict[str, Task] = {t.name: t for t in (AD, BRAIN_AGE)}
 TASK_NAMES: tuple[str, ...] = tuple(TASKS)

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from hyperfusion import ui
 from hyperfusion.explain.gradcam import CAM_LABELS
+from hyperfusion.tasks import task_of_target
+from hyperfusion.ui import cached, downloads, editors, outputs, page, panels, widgets
 from hyperfusion.viz.charts import attribution_bars
 
-NAMES = {"CN": "CN", "MCI": "MCI", "AD": "AD", "brain-age": "Brain age"}
-
-ui.page_header(
+page.page_header(
     "Explain",
     "Where in the MRI the models found evidence, and which EHR fields moved the "
     "prediction.",
 )
 target, cam = "AD", None
-with ui.run_safely("The Grad-CAM section"):
+with page.run_safely("The Grad-CAM section"):
     st.subheader("Grad-CAM and HiResCAM: where the model found evidence")
     st.markdown(
         "Both weigh the convolutional features by how much they raise the chosen "
@@ -25,40 +24,34 @@ with ui.run_safely("The Grad-CAM section"):
         "the output up*. The AD model sees a crop around both hippocampi; the "
         "brain-age model sees the whole brain."
     )
-    prediction = ui.current_prediction()
+    prediction = cached.current_prediction()
     c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
-    target = c1.segmented_control(
-        "Output to explain",
-        list(NAMES),
-        format_func=NAMES.get,
-        default=prediction.diagnosis,
-        required=True,
-        key="explain_target",
-    )
+    with c1:
+        target = widgets.target_picker(prediction.diagnosis, key="explain_target")
     with c2:
-        opacity, threshold = ui.map_controls("explain")
-    method, signed = ui.map_method_controls("explain")
-    task = "brain-age" if target == "brain-age" else "ad"
-    volume, affine = ui.task_volume(ui.current_image(), task)
-    cam = ui.gradcam_map(target, signed=signed, method=method)
+        opacity, threshold = widgets.map_controls("explain")
+    method, signed = widgets.map_method_controls("explain")
+    task, name = task_of_target(target), outputs.target_label(target)
+    volume, affine = cached.task_volume(cached.current_image(), task)
+    cam = cached.gradcam_map(target, signed=signed, method=method)
     if not cam.any():
         st.info(
             "This map is empty: the model found no positive evidence for "
-            f"{NAMES[target]} (usual with untrained weights)."
+            f"{name} (usual with untrained weights)."
         )
-    ui.slice_viewer(
+    panels.slice_viewer(
         volume,
         affine,
         cam,
-        key=f"explain_{task}",
+        key=f"explain_{task.name}",
         opacity=opacity,
         threshold=threshold,
         diverging=signed,
-        overlay_title=f"{CAM_LABELS[method]} {NAMES[target]}" + " (signed)" * signed,
+        overlay_title=f"{CAM_LABELS[method]} {name}" + " (signed)" * signed,
     )
-    ui.gradcam_download(cam, target, method)
+    downloads.gradcam_download(cam, target, method)
 
-with ui.run_safely("The scenario difference"):
+with page.run_safely("The scenario difference"):
     st.subheader("How the map changes between two EHR scenarios")
     st.markdown(
         "Scenario **A** is the current EHR. Scenario **B** is the same record with one "
@@ -67,19 +60,19 @@ with ui.run_safely("The scenario difference"):
         "to its own peak first, so this shows where the focus moved."
     )
     with st.expander("Scenario B", expanded=True):
-        record_b = ui.scenario_b()
+        record_b = editors.scenario_b()
     if cam is not None:
-        diff = cam - ui.gradcam_map(target, record_b, signed=signed, method=method)
+        diff = cam - cached.gradcam_map(target, record_b, signed=signed, method=method)
         peak = float(abs(diff).max())
         if peak == 0:
-            hint = " The brain-age model sees only sex (and the MRI)." * (task != "ad")
-            st.info(f"The two maps are identical for this output.{hint}")
+            note = outputs.inputs_note(task)
+            st.info(f"The two maps are identical for this output. {note}".strip())
         else:
-            ui.slice_viewer(
+            panels.slice_viewer(
                 volume,
                 affine,
                 diff,
-                key=f"diff_{task}",
+                key=f"diff_{task.name}",
                 diverging=True,
                 opacity=opacity,
                 threshold=threshold * peak,
@@ -90,28 +83,28 @@ with ui.run_safely("The scenario difference"):
                 "the threshold × this largest difference are hidden."
             )
 
-with ui.run_safely("The EHR attribution"):
+with page.run_safely("The EHR attribution"):
     st.subheader("Which EHR fields pushed the prediction, and which way")
-    engine, image = ui.get_engine(), ui.current_image()
-    age = target == "brain-age"
-    unit, scale = ("years", 1.0) if age else ("percentage points", 100.0)
-    explained = "brain age" if age else f"P({target})"
-    df = ui.ehr_attribution(target)
-    ui.chart(
+    engine, image = cached.get_engine(), cached.current_image()
+    task = task_of_target(target)
+    unit, scale = outputs.change_unit(task)
+    explained = outputs.output_name(target)
+    df = cached.ehr_attribution(target)
+    panels.chart(
         attribution_bars(
             df.assign(attribution=df["attribution"] * scale), unit, explained
         ),
         key="attribution",
     )
-    reference = engine.reference_record("brain-age" if age else "ad")
+    reference = engine.reference_record(task)
     ours, theirs = prediction, engine.predict(image, reference)
-    pick = (lambda p: p.brain_age) if age else (lambda p: p.probabilities[target])
+    change = outputs.output_value(ours, target) - outputs.output_value(theirs, target)
     st.markdown(
         f"Integrated Gradients walk from a **reference patient** (the training "
         f"cohort's median patient) to this patient and credit each field with its "
         f"share of the change. Red bars raised {explained}, blue bars lowered it. "
         f"They add up to {df['attribution'].sum() * scale:+.2f} {unit}; the actual "
-        f"change is {(pick(ours) - pick(theirs)) * scale:+.2f} {unit}."
+        f"change is {change * scale:+.2f} {unit}."
     )
     with st.expander("The reference patient"):
-        st.dataframe(ui.record_table(reference), hide_index=True)
+        st.dataframe(panels.record_table(reference), hide_index=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from hyperfusion import ui
-from hyperfusion.data.ehr import FIELD_BY_NAME, INPUT_FIELDS
+from hyperfusion.data.ehr_schema import FIELD_BY_NAME, INPUT_FIELDS
+from hyperfusion.tasks import BRAIN_AGE
+from hyperfusion.ui import cached, page, panels, state
 from hyperfusion.viz.charts import channel_norm_map, embedding_bars
 from hyperfusion.viz.weights import weight_heatmaps
 
-ui.page_header(
+page.page_header(
     "Hypernetwork",
     "What the hypernetwork generated from this patient's EHR, and how it moves.",
 )
@@ -22,9 +23,9 @@ st.markdown(
     "the patient-specific part **W(t) − B has rank at most d_k**: the EHR steers "
     "the layer along a few learned directions rather than rewriting it."
 )
-engine, ehr = ui.get_engine(), ui.current_ehr()
+engine, ehr = cached.get_engine(), state.current_ehr()
 
-with ui.run_safely("The AD hyper layer"):
+with page.run_safely("The AD hyper layer"):
     st.subheader("AD model: the generated shortcut of block 4")
     view = engine.hyper_weights(ehr)[0]
     d_k, (n_out, n_in) = view.embedding.size, view.weight.shape
@@ -52,13 +53,15 @@ with ui.run_safely("The AD hyper layer"):
             "Matrix", list(matrices), default=list(matrices)[0], required=True
         )
         title, matrix = matrices[shown]
-        ui.chart(weight_heatmaps([matrix], [title]), key="ad_weights")
+        panels.chart(weight_heatmaps([matrix], [title]), key="ad_weights")
         st.caption("Rows: output channels; columns: input channels; red > 0 > blue.")
     with right:
-        ui.chart(embedding_bars(view.embedding, view.reference_embedding), key="emb")
+        panels.chart(
+            embedding_bars(view.embedding, view.reference_embedding), key="emb"
+        )
         st.caption("e(t) is all the EHR information the layer receives.")
 
-with ui.run_safely("The channel-norm sweep"):
+with page.run_safely("The channel-norm sweep"):
     st.subheader("Slide one field: how the generated weights respond")
     names = [f.name for f in INPUT_FIELDS]
     name = st.selectbox(
@@ -75,7 +78,7 @@ with ui.run_safely("The channel-norm sweep"):
         else np.linspace(f.low, f.high, 41).tolist()
     )
     norms = engine.channel_norms_sweep(ehr, name, values)
-    ui.chart(
+    panels.chart(
         channel_norm_map(values, norms, f.label, f.unit, ehr.get(name)), key="sweep"
     )
     st.caption(
@@ -85,7 +88,7 @@ with ui.run_safely("The channel-norm sweep"):
         "changes are the ones this field steers."
     )
 
-with ui.run_safely("The brain-age hyper layers"):
+with page.run_safely("The brain-age hyper layers"):
     st.subheader("Brain-age model: the weights for women and for men")
     st.markdown(
         "The brain-age network ends in four hyper fully connected layers conditioned "
@@ -93,14 +96,14 @@ with ui.run_safely("The brain-age hyper layers"):
         "so that both sexes start identical. Training can then give women and men "
         "different weights where their brains age differently."
     )
-    female = engine.hyper_weights({**ehr, "PTGENDER": "Female"}, task="brain-age")
-    male = engine.hyper_weights({**ehr, "PTGENDER": "Male"}, task="brain-age")
+    female = engine.hyper_weights({**ehr, "PTGENDER": "Female"}, task=BRAIN_AGE)
+    male = engine.hyper_weights({**ehr, "PTGENDER": "Male"}, task=BRAIN_AGE)
     layers = {v.name: (v, m) for v, m in zip(female, male, strict=True)}
     layer = st.segmented_control("Layer", list(layers), default="fc2", required=True)
     w_f, w_m = (v.weight for v in layers[layer])
-    ui.chart(weight_heatmaps([w_f, w_m], ["Female", "Male"]), key="sex_weights")
+    panels.chart(weight_heatmaps([w_f, w_m], ["Female", "Male"]), key="sex_weights")
     gap = float(np.abs(w_m - w_f).max())
     if gap == 0:
         st.info("Women and men get identical weights here (the untrained start).")
     else:
-        ui.chart(weight_heatmaps([w_m - w_f], ["Male − Female"]), key="sex_diff")
+        panels.chart(weight_heatmaps([w_m - w_f], ["Male − Female"]), key="sex_diff")

@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from hyperfusion import ui
-from hyperfusion.data.ehr import FIELD_BY_NAME, INPUT_FIELDS
+from hyperfusion.data.ehr_schema import FIELD_BY_NAME, INPUT_FIELDS
+from hyperfusion.tasks import AD
+from hyperfusion.ui import cached, editors, page, panels, state
 from hyperfusion.viz import whatif
 from hyperfusion.viz.charts import spread_label
 
-ui.page_header(
+page.page_header(
     "What if",
     "Move one EHR field across its whole range, compare two versions of the record, "
     "and see which single change would flip the diagnosis.",
 )
 
-engine, record, image = ui.get_engine(), ui.current_ehr(), None
-with ui.run_safely("The MRI"):
-    image = ui.current_image()
+engine, record, image = cached.get_engine(), state.current_ehr(), None
+with page.run_safely("The MRI"):
+    image = cached.current_image()
 
-with ui.run_safely("The sweep"):
+with page.run_safely("The sweep"):
     st.subheader("Sweep one field")
     fields = whatif.sweepable_fields()
     pick, note = st.columns([1, 2], vertical_alignment="bottom")
@@ -33,25 +34,27 @@ with ui.run_safely("The sweep"):
     )
     field = FIELD_BY_NAME[name]
     values = whatif.sweep_values(field)
-    with ui.Timer() as timer:
+    with state.Timer() as timer:
         sweep = engine.sweep(image, record, name, values)
-    n_seeds = len(engine.checkpoints("ad"))
+    n_seeds = len(engine.checkpoints(AD.name))
     note.caption(
         f"{len(values)} values of {field.label} in one batched pass "
         f"({timer.ms:.0f} ms). {spread_label(n_seeds, 'Bands')} "
         "The dotted line marks the current value."
     )
-    ui.chart(whatif.sweep_figure(sweep, field, record.get(name)), key="whatif_sweep")
+    panels.chart(
+        whatif.sweep_figure(sweep, field, record.get(name)), key="whatif_sweep"
+    )
     with st.expander("Sweep values as a table"):
         st.dataframe(sweep, hide_index=True, key="whatif_sweep_table")
 
-with ui.run_safely("The scenarios"):
+with page.run_safely("The scenarios"):
     st.subheader("Scenario A (current record) vs scenario B")
     st.caption(
         "B is the current record with one or two fields changed; A follows every "
         "edit on the Patient page. B is shared with the Explain page."
     )
-    record_b = ui.scenario_b()
+    record_b = editors.scenario_b()
     pred_a = engine.predict(image, record).to_dict()
     pred_b = engine.predict(image, record_b).to_dict()
     left, right = st.columns([1, 1], gap="medium")
@@ -65,12 +68,12 @@ with ui.run_safely("The scenarios"):
             whatif.style_outcome_table(whatif.scenario_outcome_table(pred_a, pred_b)),
             key="whatif_outcome",
         )
-        ui.chart(
+        panels.chart(
             whatif.scenario_figure(pred_a["probabilities"], pred_b["probabilities"]),
             key="whatif_scenarios",
         )
 
-with ui.run_safely("The smallest flips"):
+with page.run_safely("The smallest flips"):
     st.subheader("Smallest change of one field that flips the diagnosis")
     diagnosis = engine.predict(image, record).diagnosis
     cache_key = (st.session_state.get("subject"), repr(sorted(record.items())))

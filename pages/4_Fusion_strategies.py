@@ -8,31 +8,32 @@ from pathlib import Path
 
 import streamlit as st
 
-from hyperfusion import ui
-from hyperfusion.data.ehr import FIELD_BY_NAME, INPUT_FIELDS
+from hyperfusion.data.ehr_schema import FIELD_BY_NAME, INPUT_FIELDS
 from hyperfusion.modelcard import compare, measured
+from hyperfusion.tasks import AD, BRAIN_AGE
+from hyperfusion.ui import cached, page, panels, state
 from hyperfusion.viz import metrics as charts
 
 DIAGRAMS = Path(__file__).resolve().parents[1] / "assets" / "fusion"
 STRATEGIES = ("early-fusion", "concat", "late-fusion", "attention", "film", "daft")
 SVG = {"early-fusion": "early", "late-fusion": "late", "hyperfusion": "hyperfusion"}
-ui.page_header(
+page.page_header(
     "Fusion strategies",
     "Seven ways to combine a brain MRI with a health record, from stacking them as "
     "image channels to letting the record write the image network's weights.",
-    models_of=("ad",),
+    models_of=(AD.name,),
 )
-engine, record, image = ui.get_engine(), ui.current_ehr(), None
-with ui.run_safely("The MRI"):
-    image = ui.current_image()
+engine, record, image = cached.get_engine(), state.current_ehr(), None
+with page.run_safely("The MRI"):
+    image = cached.current_image()
 
-with ui.run_safely("The strategies"):
+with page.run_safely("The strategies"):
     st.subheader("Where the MRI and the EHR meet")
     st.caption(
         "Blue: the MRI path · purple: the EHR path · dark box: where they meet. "
         "Each diagram is the network shipped under that name."
     )
-    catalogue = compare.model_catalogue("ad").set_index("model")
+    catalogue = compare.model_catalogue(AD.name).set_index("model")
     cells = st.columns(2, gap="medium")
     for i, name in enumerate((*STRATEGIES, "hyperfusion")):
         spec = catalogue.loc[name]
@@ -46,15 +47,15 @@ with ui.run_safely("The strategies"):
             spec = catalogue.loc[name]
             st.markdown(f"*{spec['label']}*: {spec['description']}")
 
-names = engine.model_names("ad")
+names = engine.model_names(AD.name)
 full: dict = {}
-with ui.run_safely("Every model on this patient"):
+with page.run_safely("Every model on this patient"):
     st.subheader("Every model on the current patient")
     with st.spinner("Running every model…"):
         full = {n: engine.predict(image, record, ad_model=n).to_dict() for n in names}
     table = compare.predictions_table(full)
-    ui.probability_table(table.drop(columns="model"), key="fusion_models")
-    ui.chart(charts.model_probabilities_figure(table), key="fusion_models_chart")
+    panels.probability_table(table.drop(columns="model"), key="fusion_models")
+    panels.chart(charts.model_probabilities_figure(table), key="fusion_models_chart")
     st.caption(
         "Error bars: ±1 SD over each model's training seeds; a model with one seed "
         "has none."
@@ -62,28 +63,28 @@ with ui.run_safely("Every model on this patient"):
         else "Every model has a single training seed so far: no spread to show."
     )
 
-with ui.run_safely("The measured metrics"):
+with page.run_safely("The measured metrics"):
     st.subheader("Measured on the held-out synthetic test set")
     metrics = measured.load_metrics()
     if metrics is None:
         st.info(measured.NO_METRICS, icon=":material/hourglass_empty:")
     else:
-        ad = measured.metrics_table(metrics, "ad")
-        st.dataframe(measured.format_metrics_table(ad, "ad"), hide_index=True)
-        ui.chart(
+        ad = measured.metrics_table(metrics, AD.name)
+        st.dataframe(measured.format_metrics_table(ad, AD.name), hide_index=True)
+        panels.chart(
             charts.metric_bars_figure(
                 ad, "balanced_accuracy", "balanced accuracy (CN / MCI / AD)", 1 / 3
             ),
             key="fusion_metric_bars",
         )
-        age = measured.metrics_table(metrics, "brain-age")
+        age = measured.metrics_table(metrics, BRAIN_AGE.name)
         if len(age):
             st.markdown("**Brain age**")
             st.dataframe(
-                measured.format_metrics_table(age, "brain-age"), hide_index=True
+                measured.format_metrics_table(age, BRAIN_AGE.name), hide_index=True
             )
 
-with ui.run_safely("Missing modalities"):
+with page.run_safely("Missing modalities"):
     st.subheader("Missing modalities")
     hide = st.multiselect(
         "EHR fields set unknown",
@@ -99,7 +100,7 @@ with ui.run_safely("Missing modalities"):
     hidden = {
         n: engine.predict(image, hidden_record, ad_model=n).to_dict() for n in names
     }
-    ui.probability_table(compare.missing_table(full, hidden), "fusion_missing")
+    panels.probability_table(compare.missing_table(full, hidden), "fusion_missing")
     st.caption(
         "Probabilities with the chosen fields unknown. Shift: how far the prediction "
         "moved (half the summed absolute change, 0–1); Δ sd: how much the seeds' "
@@ -114,4 +115,4 @@ with ui.run_safely("Missing modalities"):
     }
     rows = compare.predictions_table({k: p.to_dict() for k, p in no_image.items()})
     rows = rows.drop(columns=["model", "stage", "seeds"])
-    ui.probability_table(rows, key="fusion_no_image", label="input")
+    panels.probability_table(rows, key="fusion_no_image", label="input")

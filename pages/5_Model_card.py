@@ -5,40 +5,41 @@ from __future__ import annotations
 
 import streamlit as st
 
-from hyperfusion import ui
 from hyperfusion.modelcard import card, measured
+from hyperfusion.tasks import AD, BRAIN_AGE, TASK_NAMES, TASKS
+from hyperfusion.ui import cached, page, panels
 from hyperfusion.viz import metrics as charts
 
-ui.page_header(
+page.page_header(
     "Model card",
     "What the shipped models are, what they were trained on, how well they do, and "
     "what they must not be used for.",
-    models_of=("ad", "brain-age"),
+    models_of=TASK_NAMES,
 )
 st.container(border=True).markdown(card.NOT_A_MEDICAL_DEVICE)
 
-engine, metrics, cards = ui.get_engine(), None, {}
-with ui.run_safely("The model files"):
+engine, metrics, cards = cached.get_engine(), None, {}
+with page.run_safely("The model files"):
     metrics = measured.load_metrics()
-    for task in ("ad", "brain-age"):
+    for task in TASK_NAMES:
         for name in engine.model_names(task):
             label = f"{measured.model_label(task, name)} ({task})"
             cards[label] = card.ensemble_cards(engine.checkpoints(task, name))
 
-with ui.run_safely("The data"):
+with page.run_safely("The data"):
     st.header("Data")
     st.markdown(card.DATA_DESCRIPTION)
     all_cards = [c for e in cards.values() for c in e]
     cohort = card.cohort_table(metrics, all_cards)
     left, right = st.columns([3, 2] if len(cohort) else [2, 3], gap="large")
-    counts = card.class_counts(metrics, all_cards)
+    counts = card.class_counts(all_cards)
     with right if len(cohort) else left:
         if counts is None:
             counts = card.design_class_fractions()
             st.caption("Class proportions: the generator's design target.")
         else:
             st.caption("Class proportions in the AD cohort.")
-        ui.chart(charts.class_proportions_figure(counts), key="card_classes")
+        panels.chart(charts.class_proportions_figure(counts), key="card_classes")
     with left if len(cohort) else right:
         if len(cohort):
             st.table(cohort.set_index("item").rename_axis(None))
@@ -50,7 +51,7 @@ with ui.run_safely("The data"):
                 "once a model has been trained."
             )
 
-with ui.run_safely("The training"):
+with page.run_safely("The training"):
     st.header("Training")
     st.caption(
         "One row per model: the ensemble's seeds, its size and input grid, and the "
@@ -59,30 +60,30 @@ with ui.run_safely("The training"):
     training = card.training_table(cards)
     st.dataframe(training, hide_index=True, height="content", key="card_train")
 
-with ui.run_safely("The metrics"):
+with page.run_safely("The metrics"):
     st.header("Metrics")
     if metrics is None:
         st.caption(measured.NO_METRICS)
-    for task, title in (("ad", "CN / MCI / AD"), ("brain-age", "Brain age")):
-        table = measured.metrics_table(metrics, task)
+    for task in TASKS.values():
+        table = measured.metrics_table(metrics, task.name)
         if len(table):
-            st.markdown(f"**{title}**")
-            shown = measured.format_metrics_table(table, task)
-            st.dataframe(shown, hide_index=True, key=f"card_metrics_{task}")
+            st.markdown(f"**{task.title}**")
+            shown = measured.format_metrics_table(table, task.name)
+            st.dataframe(shown, hide_index=True, key=f"card_metrics_{task.name}")
         elif metrics is not None:
-            st.markdown(f"**{title}**")
+            st.markdown(f"**{task.title}**")
             st.caption("Not measured yet.")
     checks = measured.acceptance_table(metrics)
     if len(checks):
         st.markdown("**Acceptance checks** (the targets set for the shipped models)")
         st.dataframe(checks, hide_index=True, key="card_checks")
-    ad_models = engine.model_names("ad")
+    ad_models = engine.model_names(AD.name)
     pick = st.multiselect(
         "Models for the confusion matrices and reliability diagram",
         ad_models,
         default=["hyperfusion", "image-only"],
         max_selections=3,
-        format_func=lambda n: measured.model_label("ad", n),
+        format_func=lambda n: measured.model_label(AD.name, n),
         key="card_models",
         help="Confusion matrices count test subjects, pooled over a model's seeds.",
     )
@@ -90,26 +91,28 @@ with ui.run_safely("The metrics"):
     cols = st.columns(max(len(pick), 1))
     for col, (name, found) in zip(cols, matrices.items(), strict=False):
         with col:
-            label = measured.model_label("ad", name)
+            label = measured.model_label(AD.name, name)
             if found is None:
                 st.info(f"{label}: no confusion matrix recorded yet.")
             else:
                 fig = charts.confusion_figure(found[0], found[1], title=label)
-                ui.chart(fig, key=f"card_cm_{name}")
+                panels.chart(fig, key=f"card_cm_{name}")
     curves = measured.reliability_curves(metrics, pick)
     plot, text = st.columns([3, 2], gap="large", vertical_alignment="center")
     if curves:
         with plot:
-            ui.chart(charts.reliability_figure(curves), key="card_reliability")
+            panels.chart(charts.reliability_figure(curves), key="card_reliability")
     else:
         plot.info("Reliability diagram: no calibration bins recorded yet.")
     text.markdown(card.RELIABILITY_HELP)
 
-with ui.run_safely("Intended use"):
+with page.run_safely("Intended use"):
     st.header("Intended use and limits")
     st.markdown(card.INTENDED_USE)
 
-with ui.run_safely("The preprocessing contract"):
+with page.run_safely("The preprocessing contract"):
     st.header("Preprocessing contract for uploads")
-    contract = card.preprocessing_contract(engine.grid("ad"), engine.grid("brain-age"))
+    contract = card.preprocessing_contract(
+        engine.grid(AD.name), engine.grid(BRAIN_AGE.name)
+    )
     st.markdown(card.contract_markdown(contract))

@@ -2,16 +2,20 @@
 
 Layers, lowest first; a module may import from its own layer or lower:
 
-1. ``errors``, ``config``
-2. ``data``, ``synth``
+1. ``errors``, ``config``, ``metrics``
+2. ``data``, ``synth``, ``tasks``
 3. ``models``
 4. ``explain``, ``train``, ``evaluate``, ``viz`` (pure plotly figure builders)
-5. ``engine``, ``cli``, ``__main__``, ``modelcard``, ``export``
-6. ``ui`` (the only Streamlit importer), then ``app.py`` and ``pages/``
+5. ``engine``, ``prediction``, ``cli``, ``__main__``, ``bench``, ``modelcard``,
+   ``export``
+6. ``ui`` (the package, the only Streamlit importer), then ``app.py`` and
+   ``pages/``
 
 Every import statement counts, including those inside functions and
 ``TYPE_CHECKING`` blocks. ``hyperfusion/__init__.py`` is exempt from the layer
-rule: its ``load_model`` imports the models lazily, inside the function.
+rule: its ``load_model`` imports the models lazily, inside the function. Every
+``__main__`` module (``python -m hyperfusion.train`` ...) sits on the CLI's layer:
+it only hands its arguments to ``hyperfusion.cli``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ PACKAGE = "hyperfusion"
 LAYERS: dict[str, int] = {
     "errors": 1,
     "config": 1,
+    "metrics": 1,
     "data": 2,
+    "tasks": 2,
     "synth": 2,
     "models": 3,
     "explain": 4,
@@ -35,6 +41,8 @@ LAYERS: dict[str, int] = {
     "engine": 5,
     "cli": 5,
     "__main__": 5,
+    "prediction": 5,
+    "bench": 5,
     "modelcard": 5,
     "export": 5,
     "viz": 4,
@@ -44,13 +52,13 @@ LAYERS: dict[str, int] = {
 # anything else (``load_model``) is re-exported from the models layer.
 ROOT_LAYERS: dict[str, int] = {"__version__": 1}
 ROOT_DEFAULT_LAYER = LAYERS["models"]
-STREAMLIT_MODULE = "hyperfusion.ui"
+STREAMLIT_PACKAGE = "hyperfusion.ui"  # it and its modules, nothing else
 PAGE_FORBIDDEN = ("torch", "nibabel")
 PAGE_MAX_LINES = 150
 
 
 def module_name(path: Path, root: Path = REPO_ROOT) -> str:
-    """Dotted module name of a source file, e.g. ``hyperfusion.data.mri``."""
+    """Dotted module name of a source file, e.g. ``hyperfusion.data.nifti_io``."""
     parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
@@ -92,6 +100,11 @@ def layer_of(module: str) -> int | None:
     return ROOT_LAYERS.get(parts[1], ROOT_DEFAULT_LAYER)
 
 
+def in_streamlit_package(module: str) -> bool:
+    """Whether a module is the ``hyperfusion.ui`` package or one of its modules."""
+    return module == STREAMLIT_PACKAGE or module.startswith(f"{STREAMLIT_PACKAGE}.")
+
+
 def layer_violations(module: str, source: str, is_package: bool = False) -> list[str]:
     """Upward imports and stray Streamlit imports in one module of the package."""
     problems = []
@@ -103,10 +116,14 @@ def layer_violations(module: str, source: str, is_package: bool = False) -> list
         )
         return problems
     own = layer_of(module)
+    if module.endswith(".__main__"):
+        own = LAYERS["cli"]  # ``python -m hyperfusion.<command>`` shims call the CLI
     for target in sorted(set(imported_modules(module, source, is_package))):
         root = target.split(".")[0]
-        if root == "streamlit" and module != STREAMLIT_MODULE:
-            problems.append(f"{module}: imports {target}; only {STREAMLIT_MODULE} may")
+        if root == "streamlit" and not in_streamlit_package(module):
+            problems.append(
+                f"{module}: imports {target}; only {STREAMLIT_PACKAGE}.* may"
+            )
         if module == PACKAGE:
             continue  # the lazy load_model import
         theirs = layer_of(target)
@@ -152,7 +169,7 @@ def script_files() -> list[Path]:
 
 def test_checker_reports_upward_absolute_import() -> None:
     src = "from hyperfusion.models.registry import build_model\n"
-    problems = layer_violations("hyperfusion.data.mri", src)
+    problems = layer_violations("hyperfusion.data.nifti_io", src)
     assert len(problems) == 1
     assert "upward import" in problems[0]
     assert "hyperfusion.models.registry" in problems[0]
@@ -177,7 +194,7 @@ def test_checker_allows_same_and_lower_layers() -> None:
         "from hyperfusion.errors import InvalidMRIError\n"
         "from . import blocks\n"
         "from .layers import HyperLinear\n"
-        "from ..data.mri import load_mri\n"
+        "from ..data.nifti_io import load_mri\n"
         "import numpy as np\n"
         "import torch\n"
     )
@@ -187,7 +204,7 @@ def test_checker_allows_same_and_lower_layers() -> None:
 
 def test_checker_resolves_relative_imports() -> None:
     src = "from . import x\nfrom .. import y\nfrom ..a.b import c\n"
-    assert list(imported_modules("hyperfusion.data.mri", src)) == [
+    assert list(imported_modules("hyperfusion.data.nifti_io", src)) == [
         "hyperfusion.data.x",
         "hyperfusion.y",
         "hyperfusion.a.b.c",
@@ -204,8 +221,18 @@ def test_checker_reports_streamlit_outside_ui() -> None:
     src = "import streamlit as st\n"
     assert any("streamlit" in p for p in layer_violations("hyperfusion.engine", src))
     assert layer_violations("hyperfusion.ui", src) == []
+    assert layer_violations("hyperfusion.ui.panels", src) == []
+    assert not in_streamlit_package("hyperfusion.uix")  # a name prefix is not it
     lazy = "def f():\n    from streamlit import session_state\n"
     assert layer_violations("hyperfusion.config", lazy)
+
+
+def test_checker_puts_the_ui_package_on_top() -> None:
+    src = "from hyperfusion.engine import Engine\nfrom . import state\n"
+    assert layer_violations("hyperfusion.ui.cached", src) == []
+    upward = "from hyperfusion.ui.state import current_ehr\n"
+    problems = layer_violations("hyperfusion.engine", upward)
+    assert len(problems) == 1 and "(layer 6)" in problems[0]
 
 
 def test_checker_reports_modules_without_a_layer() -> None:

@@ -1,5 +1,5 @@
 """The command line: JSON predictions on the MNI152 template, and exit 2 with one
-line, fast and in bounded memory, on every kind of bad input."""
+line, in bounded memory, on every kind of bad input."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nibabel as nib
@@ -19,6 +18,7 @@ from hyperfusion.cli import main
 from hyperfusion.data.templates import load_template
 
 from .conftest import REPO_ROOT
+from .tolerances import reduction_atol, rounding_atol
 
 # Runs the CLI and records the process's own peak resident memory (VmHWM: it starts
 # afresh at exec, unlike ru_maxrss, which keeps the forking pytest process's peak).
@@ -35,10 +35,13 @@ finally:
 """
 
 
-def _run(*args: str, tmp_path: Path) -> tuple[int, str, str, float, float]:
-    """Run the CLI in a fresh process: exit code, stdout, stderr, seconds, peak MiB."""
+def _run(*args: str, tmp_path: Path) -> tuple[int, str, str, float]:
+    """Run the CLI in a fresh process: exit code, stdout, stderr, peak MiB.
+
+    ``timeout`` only guards against a hang; how long a run takes is for
+    ``python -m hyperfusion.bench``, not for a test.
+    """
     peak_file = tmp_path / "peak_kib"
-    start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", _PEAK_WRAPPER, *args],
         cwd=REPO_ROOT,
@@ -47,14 +50,8 @@ def _run(*args: str, tmp_path: Path) -> tuple[int, str, str, float, float]:
         env={**os.environ, "HF_PEAK_FILE": str(peak_file)},
         timeout=120,
     )
-    seconds = time.perf_counter() - start
-    return (
-        proc.returncode,
-        proc.stdout,
-        proc.stderr,
-        seconds,
-        int(peak_file.read_text()) / 1024,
-    )
+    peak_mib = int(peak_file.read_text()) / 1024
+    return proc.returncode, proc.stdout, proc.stderr, peak_mib
 
 
 def _hostile_files(folder: Path) -> dict[str, Path]:
@@ -84,17 +81,18 @@ def _hostile_files(folder: Path) -> dict[str, Path]:
 
 
 @pytest.mark.slow
-def test_hostile_files_exit_2_with_one_line_fast_and_small(tmp_path):
+def test_hostile_files_exit_2_with_one_line_in_bounded_memory(tmp_path):
     for label, path in _hostile_files(tmp_path).items():
-        code, out, err, seconds, peak_mib = _run(
+        code, out, err, peak_mib = _run(
             "predict", "--mri", str(path), "--json", tmp_path=tmp_path
         )
         lines = err.strip().splitlines()
         assert code == 2, (label, err)
         assert len(lines) == 1 and lines[0].startswith("error: "), (label, err)
         assert "Traceback" not in err and out == ""
-        assert seconds < 5, (label, seconds)
-        assert peak_mib < 400, (label, peak_mib)  # nothing near the claimed size
+        # 10^10 uint8 voxels would be 9.3 GiB; 400 MiB leaves room for the
+        # interpreter and its imports only: nothing near the claimed size was read.
+        assert peak_mib < 400, (label, peak_mib)
 
 
 @pytest.mark.parametrize(
@@ -135,7 +133,7 @@ def test_ehr_json_file_and_set_overrides(tmp_path, capsys, monkeypatch):
 def test_predict_json_on_the_1mm_mni152_template(tmp_path):
     path = tmp_path / "mni152_1mm.nii.gz"
     load_template(resolution=1).to_filename(path)
-    code, out, err, _, _ = _run(
+    code, out, err, _ = _run(
         "predict",
         "--mri",
         str(path),
@@ -150,7 +148,9 @@ def test_predict_json_on_the_1mm_mni152_template(tmp_path):
     result = json.loads(out)
     probs = result["probabilities"]
     assert set(probs) == {"CN", "MCI", "AD"}
-    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-3)
+    # Three probabilities printed to 4 decimals; a float32 softmax of 3 terms.
+    total = rounding_atol(4, n_values=3) + reduction_atol(3, 1.0)
+    assert sum(probs.values()) == pytest.approx(1.0, abs=total)
     assert isinstance(result["brain_age"], float)
     assert result["device"] == "CPU" and result["qc_warnings"] == []
     assert result["models"] == {"ad": "hyperfusion", "brain-age": "hyperfusion"}

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hyperfusion.data.ehr import FIELDS
+from hyperfusion.data.ehr_schema import FIELDS
 from hyperfusion.data.templates import load_template
-from hyperfusion.engine import Engine, Prediction
+from hyperfusion.engine import Engine
+from hyperfusion.prediction import Prediction
 from hyperfusion.export import (
     nifti_gz_bytes,
     prediction_csv,
@@ -89,12 +90,12 @@ def test_gradcam_export_lands_in_the_input_images_space(tmp_path):
     engine = Engine(device="cpu", weights_dir=tmp_path)
     source = load_template(resolution=2)
     image = engine.prepare(source)
-    cam = np.zeros(image.ad_grid.shape, dtype=np.float32)
+    cam = np.zeros(image.grid("ad").shape, dtype=np.float32)
     cam[30, 16, 12], cam[31, 16, 12] = 1.0, 0.5  # right hemisphere, in the crop
     back = _read_nifti(nifti_gz_bytes(engine.gradcam_in_input_space(image, cam)))
     assert back.shape == source.shape[:3]
     np.testing.assert_allclose(back.affine, source.affine, atol=1e-5)
     peak = np.unravel_index(np.argmax(back.get_fdata()), back.shape)
     world = back.affine @ [*peak, 1]
-    expected = image.ad_grid.affine @ [30, 16, 12, 1]
+    expected = image.grid("ad").affine @ [30, 16, 12, 1]
     np.testing.assert_allclose(world[:3], expected[:3], atol=2.0)

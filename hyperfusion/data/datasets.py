@@ -27,10 +27,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from hyperfusion.config import TASKS, Grid
-from hyperfusion.data.ehr import read_ehr_csv
-from hyperfusion.data.mri import ad_hemispheres, brain_age_volume, load_mri, to_grid
+from hyperfusion.config import Grid
+from hyperfusion.data.ehr_parsing import read_ehr_csv
+from hyperfusion.data.nifti_io import load_mri
+from hyperfusion.data.resampling import to_grid
 from hyperfusion.errors import CohortError, InvalidMRIError
+from hyperfusion.tasks import TASK_NAMES, get_task
 
 EHR_FILE = "ehr.csv"
 IMAGE_DIR = "images"
@@ -56,10 +58,10 @@ def load_cohort(directory: str | os.PathLike[str]) -> pd.DataFrame:
         directory: a cohort folder (see the module docstring for the layout).
 
     Returns:
-        The frame of :func:`~hyperfusion.data.ehr.read_ehr_csv` (PTID, the EHR fields,
-        DX) with ``image_path`` (str) and ``truth_path`` (str, or None where there is
-        no ground-truth map), in the CSV's row order. ``df.attrs["cohort"]`` holds
-        :func:`cohort_info`.
+        The frame of :func:`~hyperfusion.data.ehr_parsing.read_ehr_csv` (PTID, the
+        EHR fields, DX) with ``image_path`` (str) and ``truth_path`` (str, or None
+        where there is no ground-truth map), in the CSV's row order.
+        ``df.attrs["cohort"]`` holds :func:`cohort_info`.
 
     Raises:
         CohortError: the folder, ``ehr.csv`` or any image is missing (one line).
@@ -113,7 +115,7 @@ def cohort_info(directory: str | os.PathLike[str], n: int) -> dict[str, Any]:
         "n_subjects": int(n),
         "synthetic": synthetic,
         "seed": int(seed.group(1)) if seed else None,
-        "task": task.group(1) if task and task.group(1) in TASKS else None,
+        "task": task.group(1) if task and task.group(1) in TASK_NAMES else None,
     }
     if synthetic:
         info["description"] = (
@@ -151,15 +153,15 @@ def _preprocess(job: tuple[str, str, Grid]) -> np.ndarray:
         with warnings.catch_warnings():  # an all-zero map (CN) looks "binary"
             warnings.filterwarnings("ignore", "Resampling binary", UserWarning)
             return _split(to_grid(nib.load(path), grid)).astype(np.float16)
-    img = load_mri(path)
-    if kind == "ad":
-        return ad_hemispheres(img, grid).astype(np.float16)
-    return brain_age_volume(img, grid).astype(np.float16)
+    task = get_task(kind)
+    views = task.image_input(load_mri(path), grid)
+    # One view is stored as the volume itself: (X, Y, Z), not (1, X, Y, Z).
+    return (views if task.image_views > 1 else views[0]).astype(np.float16)
 
 
 def _split(vol: np.ndarray) -> np.ndarray:
     """``(X, Y, Z)`` -> ``(2, X/2, Y, Z)``: right half, left half mirrored (as
-    :func:`~hyperfusion.data.mri.ad_hemispheres`)."""
+    :func:`~hyperfusion.data.resampling.ad_hemispheres`)."""
     half = vol.shape[0] // 2
     return np.stack([vol[half:], vol[:half][::-1]])
 
@@ -241,8 +243,8 @@ def cohort_arrays(
     Raises:
         CohortError: an image cannot be read (names the subject).
     """
-    if task not in TASKS:
-        raise CohortError(f"unknown task '{task}'; accepted: {', '.join(TASKS)}")
+    if task not in TASK_NAMES:
+        raise CohortError(f"unknown task '{task}'; accepted: {', '.join(TASK_NAMES)}")
     return _build(df, task, grid, "image_path", cache_dir, workers, progress)
 
 

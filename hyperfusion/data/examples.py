@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from hyperfusion.data.ehr import EHRRecord, read_ehr_csv, records_from_dataframe
+from hyperfusion.data.ehr_parsing import read_ehr_csv, records_from_dataframe
+from hyperfusion.data.ehr_schema import EHRRecord
 from hyperfusion.data.templates import load_template
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "examples"

@@ -130,13 +130,110 @@ def _on_template_grid(img: nib.Nifti1Image, ref: _Reference) -> np.ndarray:
     )
 
 
+def _geometry_metrics(
+    img: nib.Nifti1Image, codes: tuple[str, ...], ref: _Reference
+) -> dict[str, float]:
+    """Voxel size, anisotropy, obliquity, axis order and field-of-view coverage:
+    what the header says, before any voxel is compared."""
+    affine = np.asarray(img.affine, dtype=np.float64)
+    sizes = _voxel_sizes(affine)
+    permuted = any(
+        c not in pair for c, pair in zip(codes, ("LR", "PA", "IS"), strict=False)
+    )
+    inside = np.linalg.inv(affine) @ ref.mask_world
+    in_fov = np.all(
+        (inside[:3] > -0.5) & (inside[:3] < np.array(img.shape[:3])[:, None] - 0.5),
+        axis=0,
+    )
+    return {
+        "voxel_mm_max": float(sizes.max()),
+        "anisotropy": float(sizes.max() / sizes.min()),
+        "obliquity_deg": _obliquity_deg(affine),
+        "axes_permuted": float(permuted),
+        "fov_coverage": float(in_fov.mean()),
+    }
+
+
+def _content_metrics(img: nib.Nifti1Image, ref: _Reference) -> dict[str, float]:
+    """Signal outside the template brain and correlation with the template, on the
+    template's grid."""
+    vol = _on_template_grid(img, ref)
+    magnitude = np.abs(vol)
+    top = float(np.percentile(magnitude[magnitude > 0], 99)) if magnitude.any() else 0
+    signal = magnitude > _SIGNAL_FRACTION * top if top > 0 else magnitude > 0
+    n_signal = int(signal.sum())
+    outside = int((signal & ~ref.near_brain).sum())
+    smooth = ndimage.gaussian_filter(vol, _CORRELATION_SMOOTHING)
+    values = smooth[ref.mask].astype(np.float64)
+    values -= values.mean()
+    denom = math.sqrt(float(values @ values)) * ref.template_norm
+    return {
+        "outside_brain_fraction": outside / n_signal if n_signal else 0.0,
+        "correlation": float(values @ ref.template_in_mask) / denom
+        if denom > 0
+        else 0.0,
+    }
+
+
+def _warnings(
+    m: dict[str, float], codes: tuple[str, ...], sizes: np.ndarray
+) -> list[str]:
+    """One line per implausible figure, saying what is expected instead."""
+    warnings = []
+    if m["correlation"] < MIN_CORRELATION:
+        warnings.append(
+            f"the image does not look like a skull-stripped T1 in MNI152 space"
+            f" (correlation with the template {m['correlation']:.2f}, expected"
+            f" at least {MIN_CORRELATION}); predictions are unreliable — register it"
+            " to MNI152 first"
+        )
+    if m["fov_coverage"] < MIN_FOV_COVERAGE:
+        warnings.append(
+            f"the image covers only {m['fov_coverage']:.0%} of the MNI152"
+            " brain; a whole-brain image in MNI152 space is expected"
+        )
+    # A misplaced brain also puts signal outside the mask: the message above covers it.
+    if (
+        m["outside_brain_fraction"] > MAX_OUTSIDE_BRAIN
+        and m["correlation"] >= MIN_CORRELATION
+    ):
+        warnings.append(
+            f"{m['outside_brain_fraction']:.0%} of the image's signal lies"
+            " outside the MNI152 brain: it does not look skull-stripped; a"
+            " skull-stripped T1 is expected (run brain extraction first)"
+        )
+    if m["axes_permuted"]:
+        warnings.append(
+            f"the image was stored with permuted axes ({''.join(codes)}), as scanners"
+            " write acquisitions; MNI152 images are stored x, y, z — check that it"
+            " was registered to MNI152"
+        )
+    if m["obliquity_deg"] > MAX_OBLIQUITY_DEG:
+        warnings.append(
+            f"the image's axes are tilted {m['obliquity_deg']:.0f}° from the"
+            " world axes, as in scanner space; MNI152 images are axis-aligned —"
+            " register it to MNI152 first"
+        )
+    if m["voxel_mm_max"] > MAX_VOXEL_MM:
+        warnings.append(
+            f"voxels are up to {m['voxel_mm_max']:.1f} mm; at most"
+            f" {MAX_VOXEL_MM:.0f} mm (ideally 1 mm) is expected"
+        )
+    if m["anisotropy"] > MAX_ANISOTROPY:
+        warnings.append(
+            f"voxels are {' x '.join(f'{s:.2g}' for s in sizes)} mm, strongly"
+            f" anisotropic; near-isotropic voxels (e.g. 1 mm) are expected"
+        )
+    return warnings
+
+
 def quality_check(
     img: nib.Nifti1Image, original_axcodes: tuple[str, ...] | None = None
 ) -> QCReport:
     """Compare an input T1 with the MNI152 template and say what looks wrong.
 
     Args:
-        img: the image returned by :func:`hyperfusion.data.mri.load_mri`.
+        img: the image returned by :func:`hyperfusion.data.nifti_io.load_mri`.
         original_axcodes: the axis codes the file was stored in; defaults to
             ``img.extra["original_axcodes"]`` (set by ``load_mri``), else the codes
             of ``img.affine``.
@@ -151,87 +248,11 @@ def quality_check(
         the template, inside the brain mask, both lightly smoothed).
     """
     ref = _reference()
-    affine = np.asarray(img.affine, dtype=np.float64)
-    warnings: list[str] = []
-    metrics: dict[str, float] = {}
-
     codes = original_axcodes or img.extra.get("original_axcodes")
-    codes = tuple(codes) if codes else tuple(nib.aff2axcodes(affine))
-    sizes = _voxel_sizes(affine)
-    metrics["voxel_mm_max"] = float(sizes.max())
-    metrics["anisotropy"] = float(sizes.max() / sizes.min())
-    metrics["obliquity_deg"] = _obliquity_deg(affine)
-    permuted = any(
-        c not in pair for c, pair in zip(codes, ("LR", "PA", "IS"), strict=False)
-    )
-    metrics["axes_permuted"] = float(permuted)
-
-    inside = np.linalg.inv(affine) @ ref.mask_world
-    in_fov = np.all(
-        (inside[:3] > -0.5) & (inside[:3] < np.array(img.shape[:3])[:, None] - 0.5),
-        axis=0,
-    )
-    metrics["fov_coverage"] = float(in_fov.mean())
-
-    vol = _on_template_grid(img, ref)
-    magnitude = np.abs(vol)
-    top = float(np.percentile(magnitude[magnitude > 0], 99)) if magnitude.any() else 0
-    signal = magnitude > _SIGNAL_FRACTION * top if top > 0 else magnitude > 0
-    n_signal = int(signal.sum())
-    outside = int((signal & ~ref.near_brain).sum())
-    metrics["outside_brain_fraction"] = outside / n_signal if n_signal else 0.0
-    smooth = ndimage.gaussian_filter(vol, _CORRELATION_SMOOTHING)
-    values = smooth[ref.mask].astype(np.float64)
-    values -= values.mean()
-    denom = math.sqrt(float(values @ values)) * ref.template_norm
-    metrics["correlation"] = (
-        float(values @ ref.template_in_mask) / denom if denom > 0 else 0.0
-    )
-
-    if metrics["correlation"] < MIN_CORRELATION:
-        warnings.append(
-            f"the image does not look like a skull-stripped T1 in MNI152 space"
-            f" (correlation with the template {metrics['correlation']:.2f}, expected"
-            f" at least {MIN_CORRELATION}); predictions are unreliable — register it"
-            " to MNI152 first"
-        )
-    if metrics["fov_coverage"] < MIN_FOV_COVERAGE:
-        warnings.append(
-            f"the image covers only {metrics['fov_coverage']:.0%} of the MNI152"
-            " brain; a whole-brain image in MNI152 space is expected"
-        )
-    # A misplaced brain also puts signal outside the mask: the message above covers it.
-    if (
-        metrics["outside_brain_fraction"] > MAX_OUTSIDE_BRAIN
-        and metrics["correlation"] >= MIN_CORRELATION
-    ):
-        warnings.append(
-            f"{metrics['outside_brain_fraction']:.0%} of the image's signal lies"
-            " outside the MNI152 brain: it does not look skull-stripped; a"
-            " skull-stripped T1 is expected (run brain extraction first)"
-        )
-    if permuted:
-        warnings.append(
-            f"the image was stored with permuted axes ({''.join(codes)}), as scanners"
-            " write acquisitions; MNI152 images are stored x, y, z — check that it"
-            " was registered to MNI152"
-        )
-    if metrics["obliquity_deg"] > MAX_OBLIQUITY_DEG:
-        warnings.append(
-            f"the image's axes are tilted {metrics['obliquity_deg']:.0f}° from the"
-            " world axes, as in scanner space; MNI152 images are axis-aligned —"
-            " register it to MNI152 first"
-        )
-    if metrics["voxel_mm_max"] > MAX_VOXEL_MM:
-        warnings.append(
-            f"voxels are up to {metrics['voxel_mm_max']:.1f} mm; at most"
-            f" {MAX_VOXEL_MM:.0f} mm (ideally 1 mm) is expected"
-        )
-    if metrics["anisotropy"] > MAX_ANISOTROPY:
-        warnings.append(
-            f"voxels are {' x '.join(f'{s:.2g}' for s in sizes)} mm, strongly"
-            f" anisotropic; near-isotropic voxels (e.g. 1 mm) are expected"
-        )
+    codes = tuple(codes) if codes else tuple(nib.aff2axcodes(img.affine))
+    metrics = {**_geometry_metrics(img, codes, ref), **_content_metrics(img, ref)}
+    sizes = _voxel_sizes(np.asarray(img.affine, dtype=np.float64))
+    warnings = _warnings(metrics, codes, sizes)
     return QCReport(ok=not warnings, warnings=tuple(warnings), metrics=metrics)
 
 

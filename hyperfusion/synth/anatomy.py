@@ -225,6 +225,108 @@ def _sample(vol: np.ndarray, pts_vox: np.ndarray) -> np.ndarray:
     return ndi.map_coordinates(vol, pts_vox, order=1, mode="constant", cval=0.0)
 
 
+@dataclass(frozen=True)
+class _Draws:
+    """One subject's random head pose, warp and scanner settings."""
+
+    scale: float
+    shift: np.ndarray
+    coef: np.ndarray
+    gain: float
+    bias: np.ndarray
+
+
+def _draw(params: SubjectParams, rng: np.random.Generator, cfg: RenderConfig) -> _Draws:
+    """The subject's draws, always in this order (the noise comes last, later)."""
+    head_mean = cfg.head_scale_male if params.male else cfg.head_scale_female
+    scale = head_mean + cfg.head_scale_sd * rng.standard_normal()
+    shift = rng.uniform(-cfg.rigid_shift_mm, cfg.rigid_shift_mm, 3)
+    k = np.arange(1, cfg.deform_order + 1, dtype=float)
+    decay = 1.0 / np.sqrt(k[:, None, None] * k[None, :, None] * k[None, None, :])
+    coef = rng.standard_normal((3, *decay.shape)) * cfg.deform_mm * decay
+    gain = rng.uniform(*cfg.intensity_scale)
+    bias = rng.normal(0.0, cfg.bias_sd, (3, 3, 3))
+    bias[0, 0, 0] = 0.0
+    return _Draws(scale, shift, coef, gain, bias)
+
+
+def _template_positions(anat: Anatomy, draws: _Draws, cfg: RenderConfig) -> np.ndarray:
+    """Output voxel -> template position (mm): shift, scale and the individual warp
+    (separable, cheap); ``(3, X, Y, Z)`` float32."""
+    lo = anat.affine[:3, 3]
+    axes = anat.axes_mm()
+    p2 = [
+        BRAIN_CENTRE_MM[d]
+        + (axes[d] + draws.shift[d] - BRAIN_CENTRE_MM[d]) / draws.scale
+        for d in range(3)
+    ]
+    hi = lo + VOXEL_MM * (np.asarray(anat.shape) - 1)
+    bases = [_cosine_basis(p2[d], lo[d], hi[d], cfg.deform_order) for d in range(3)]
+    warp = _separable(draws.coef.astype(np.float32), bases)  # (3, X, Y, Z) mm
+    return np.stack(np.meshgrid(*p2, indexing="ij")).astype(np.float32) + warp
+
+
+def _atrophied_positions(
+    anat: Anatomy, p3: np.ndarray, params: SubjectParams, cfg: RenderConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Atrophy in template space, evaluated in the boxes where it acts: the sampled
+    positions in template voxels, and the disease part of the MTL displacement."""
+    lo = anat.affine[:3, 3]
+    s_total = cfg.mtl_dilation * params.mtl_amplitude
+    s_dis = cfg.mtl_dilation * params.mtl_disease
+    p4 = p3.copy()
+    vb = (slice(None), *anat.vent_box)
+    vent_vox = (p3[vb] - lo.reshape(3, 1, 1, 1)) / VOXEL_MM
+    step = cfg.vent_mm * params.vent_amplitude
+    for d in range(3):
+        p4[vb][d] += step * _sample(anat.vent_field[d], vent_vox)
+    mb = (slice(None), *anat.mtl_box)
+    u_unit = mtl_displacement(p3[mb], 1.0)
+    p4[mb] += s_total * u_unit
+    return (p4 - lo.reshape(3, 1, 1, 1)) / VOXEL_MM, s_dis * u_unit
+
+
+def _sample_atrophied(
+    anat: Anatomy, p4_vox: np.ndarray, params: SubjectParams, cfg: RenderConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Intensity atrophy on the template, then one sampling pass: the flat image,
+    the indices of its brain voxels and the MTL grey-matter fraction there."""
+    loss_mtl = cfg.mtl_intensity_loss * params.mtl_amplitude
+    loss_ctx = cfg.cortex_intensity_loss * max(params.vent_amplitude, -0.5)
+    src = anat.t1 - loss_ctx * anat.cortex_gm - loss_mtl * anat.t1 * anat.mtl_gm
+    flat = p4_vox.reshape(3, -1)[:, anat.support]
+    img = np.zeros(int(np.prod(anat.shape)), np.float32)
+    inside = _sample(anat.mask, flat) >= 0.5
+    idx = anat.support[inside]
+    img[idx] = _sample(src, flat[:, inside])
+    mb = (slice(None), *anat.mtl_box)
+    box_shape = p4_vox[mb].shape[1:]
+    fraction = _sample(anat.mtl_gm, p4_vox[mb].reshape(3, -1)).reshape(box_shape)
+    return img, idx, fraction
+
+
+def _scanner(
+    anat: Anatomy,
+    img: np.ndarray,
+    idx: np.ndarray,
+    draws: _Draws,
+    rng: np.random.Generator,
+    cfg: RenderConfig,
+) -> None:
+    """The scanner, in place on the brain voxels ``idx``: gain, bias field, Rician
+    noise."""
+    lo = anat.affine[:3, 3]
+    axes = anat.axes_mm()
+    hi = lo + VOXEL_MM * (np.asarray(anat.shape) - 1)
+    pts_vox = np.unravel_index(idx, anat.shape)
+    bias_bases = [_legendre2(axes[d], lo[d], hi[d]) for d in range(3)]
+    log_bias = _separable(draws.bias.astype(np.float32), bias_bases)[pts_vox]
+    sigma = cfg.noise_sd * anat.wm_level
+    noise = rng.standard_normal((2, idx.size)).astype(np.float32) * sigma
+    val = img[idx] * draws.gain * np.exp(log_bias)
+    img[idx] = np.sqrt((val + noise[0]) ** 2 + noise[1] ** 2)
+
+
 def render_subject(
     anat: Anatomy,
     params: SubjectParams,
@@ -245,73 +347,19 @@ def render_subject(
         image intensities ~ template units (white matter ~0.87 before scanner scale),
         0 outside the brain; truth >= 0, the disease effect's magnitude.
     """
-    shape = anat.shape
-    lo = anat.affine[:3, 3]
-    axes = anat.axes_mm()
-    # --- random draws, always in this order ---
-    head_mean = cfg.head_scale_male if params.male else cfg.head_scale_female
-    scale = head_mean + cfg.head_scale_sd * rng.standard_normal()
-    shift = rng.uniform(-cfg.rigid_shift_mm, cfg.rigid_shift_mm, 3)
-    k = np.arange(1, cfg.deform_order + 1, dtype=float)
-    decay = 1.0 / np.sqrt(k[:, None, None] * k[None, :, None] * k[None, None, :])
-    coef = rng.standard_normal((3, *decay.shape)) * cfg.deform_mm * decay
-    gain = rng.uniform(*cfg.intensity_scale)
-    bias = rng.normal(0.0, cfg.bias_sd, (3, 3, 3))
-    bias[0, 0, 0] = 0.0
-
-    # --- output -> template: shift, scale, individual warp (separable, cheap) ---
-    p2 = [
-        BRAIN_CENTRE_MM[d] + (axes[d] + shift[d] - BRAIN_CENTRE_MM[d]) / scale
-        for d in range(3)
-    ]
-    hi = lo + VOXEL_MM * (np.asarray(shape) - 1)
-    bases = [_cosine_basis(p2[d], lo[d], hi[d], cfg.deform_order) for d in range(3)]
-    warp = _separable(coef.astype(np.float32), bases)  # (3, X, Y, Z) mm
-    p3 = np.stack(np.meshgrid(*p2, indexing="ij")).astype(np.float32) + warp
-
-    # --- atrophy in template space, evaluated in the boxes where it acts ---
-    s_total = cfg.mtl_dilation * params.mtl_amplitude
-    s_dis = cfg.mtl_dilation * params.mtl_disease
-    truth = np.zeros(shape, np.float32)
-    p4 = p3.copy()
-    vb = (slice(None), *anat.vent_box)
-    vent_vox = (p3[vb] - lo.reshape(3, 1, 1, 1)) / VOXEL_MM
-    step = cfg.vent_mm * params.vent_amplitude
-    for d in range(3):
-        p4[vb][d] += step * _sample(anat.vent_field[d], vent_vox)
-    mb = (slice(None), *anat.mtl_box)
-    p3m = p3[mb]
-    u_unit = mtl_displacement(p3m, 1.0)
-    u_dis = s_dis * u_unit
-    p4[mb] += s_total * u_unit
-    p4_vox = (p4 - lo.reshape(3, 1, 1, 1)) / VOXEL_MM
-
-    # --- intensity atrophy on the template, then one sampling pass ---
-    loss_mtl = cfg.mtl_intensity_loss * params.mtl_amplitude
-    loss_ctx = cfg.cortex_intensity_loss * max(params.vent_amplitude, -0.5)
-    src = anat.t1 - loss_ctx * anat.cortex_gm - loss_mtl * anat.t1 * anat.mtl_gm
-    flat = p4_vox.reshape(3, -1)[:, anat.support]
-    img = np.zeros(int(np.prod(shape)), np.float32)
-    inside = _sample(anat.mask, flat) >= 0.5
-    idx = anat.support[inside]
-    img[idx] = _sample(src, flat[:, inside])
-    fraction = _sample(anat.mtl_gm, p4_vox[mb].reshape(3, -1)).reshape(u_dis.shape[1:])
+    draws = _draw(params, rng, cfg)  # every draw but the noise, in a fixed order
+    p3 = _template_positions(anat, draws, cfg)
+    p4_vox, u_dis = _atrophied_positions(anat, p3, params, cfg)
+    img, idx, fraction = _sample_atrophied(anat, p4_vox, params, cfg)
+    truth = np.zeros(anat.shape, np.float32)
     truth[anat.mtl_box] = np.sqrt((u_dis**2).sum(0)) + (
         cfg.truth_intensity_mm * cfg.mtl_intensity_loss * params.mtl_disease * fraction
     )
     brain = np.zeros(img.size, bool)
     brain[idx] = True
-    truth = np.where(brain.reshape(shape), truth, np.float32(0.0))
-
-    # --- scanner: gain, bias field, Rician noise inside the brain ---
-    pts_vox = np.unravel_index(idx, shape)
-    bias_bases = [_legendre2(axes[d], lo[d], hi[d]) for d in range(3)]
-    log_bias = _separable(bias.astype(np.float32), bias_bases)[pts_vox]
-    sigma = cfg.noise_sd * anat.wm_level
-    noise = rng.standard_normal((2, idx.size)).astype(np.float32) * sigma
-    val = img[idx] * gain * np.exp(log_bias)
-    img[idx] = np.sqrt((val + noise[0]) ** 2 + noise[1] ** 2)
-    return img.reshape(shape), truth
+    truth = np.where(brain.reshape(anat.shape), truth, np.float32(0.0))
+    _scanner(anat, img, idx, draws, rng, cfg)
+    return img.reshape(anat.shape), truth
 
 
 __all__ = [

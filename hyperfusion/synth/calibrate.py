@@ -39,7 +39,7 @@ from sklearn.metrics import balanced_accuracy_score, mean_absolute_error
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
-from hyperfusion.data.ehr import FLAGGED_FEATURES, NUMERIC_FEATURES
+from hyperfusion.data.ehr_schema import FLAGGED_FEATURES, NUMERIC_FEATURES
 from hyperfusion.synth.config import (
     RENDER_BRAIN_AGE,
     BrainAgeModel,

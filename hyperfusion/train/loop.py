@@ -113,6 +113,112 @@ def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
     )
 
 
+def _resume(
+    model: nn.Module, optimizer: torch.optim.Optimizer, run_dir: Path | None
+) -> tuple[FitState, dict[str, torch.Tensor]]:
+    """The fit state and best weights of an interrupted run in ``run_dir`` (model and
+    optimizer restored in place), or a fresh start."""
+    last = None if run_dir is None else Path(run_dir) / LAST_FILE
+    if last is None or not last.is_file():
+        return FitState(), _state_copy(model)
+    saved = torch.load(last, map_location="cpu", weights_only=False)
+    model.load_state_dict(saved["model"])
+    scales = [group["lr_scale"] for group in optimizer.param_groups]
+    optimizer.load_state_dict(saved["optimizer"])
+    # Saved states replace the groups' settings; the scales come from the code.
+    for group, scale in zip(optimizer.param_groups, scales, strict=True):
+        group["lr_scale"] = scale
+    return FitState(**saved["state"]), load_best_state(Path(run_dir))
+
+
+@dataclass
+class _Epoch:
+    """What one training epoch needs besides the model and the data."""
+
+    task: Task
+    device: torch.device
+    net: nn.Module
+    optimizer: torch.optim.Optimizer
+    loss_fn: nn.Module
+    scaler: torch.amp.GradScaler
+    sampler: DistributedSampler
+    per_rank: int
+    bar_total: int
+    bar: tqdm | None = None
+
+
+def _train_epoch(
+    ctx: _Epoch, train: SplitData, epoch: int, seed: int, info: DistInfo
+) -> float:
+    """One pass over this rank's share of ``train``; returns the mean loss."""
+    ctx.sampler.set_epoch(epoch)
+    torch.manual_seed(seed * 1_000_003 + epoch * 101 + info.rank)
+    hemis = np.random.default_rng([seed, epoch]).integers(0, 2, size=len(train))
+    order = np.fromiter(iter(ctx.sampler), dtype=np.int64)
+    ctx.net.train()
+    total, count = 0.0, 0
+    for b in range(0, len(order), ctx.per_rank):
+        idx = order[b : b + ctx.per_rank]
+        if len(idx) < 2:  # BatchNorm cannot train on one sample
+            ctx.bar.update(1)
+            continue
+        image = image_batch(train, idx, info.device, hemis[idx])
+        target = torch.from_numpy(train.targets[idx]).to(info.device)
+        with autocast_for(info.device):  # mixed precision on CUDA only
+            out = ctx.net(image, tabular_batch(train, idx, info.device))
+            loss = ctx.loss_fn(ctx.task.loss_input(out), target)
+        ctx.optimizer.zero_grad(set_to_none=True)
+        ctx.scaler.scale(loss).backward()
+        ctx.scaler.step(ctx.optimizer)
+        ctx.scaler.update()
+        total += float(loss.detach()) * len(idx)
+        count += len(idx)
+        ctx.bar.update(1)
+    return total / max(count, 1)
+
+
+def _validate(
+    ctx: _Epoch,
+    model: nn.Module,
+    val: SplitData,
+    state: FitState,
+    cfg: TrainConfig,
+    epoch: int,
+    loss: float,
+    start: float,
+) -> dict[str, torch.Tensor] | None:
+    """Score epoch ``epoch`` (0-based, begun at ``start``) on ``val`` and update
+    ``state`` (main rank only); returns the new best weights when this epoch is the
+    best so far."""
+    metrics = score(ctx.task, val, predict(model, val, ctx.device))
+    value = ctx.task.selection_score(metrics)
+    state.epoch = epoch + 1
+    state.elapsed_s += time.perf_counter() - start
+    best = None
+    if state.best_score is None or value > state.best_score:
+        state.best_score, state.best_epoch = value, state.epoch
+        state.bad_epochs = 0
+        state.best_metrics = metrics
+        best = _state_copy(model)
+    else:
+        state.bad_epochs += 1
+    state.finished = state.bad_epochs >= cfg.patience or state.epoch >= cfg.epochs
+    state.history.append(
+        {
+            "epoch": epoch + 1,
+            "train_loss": loss,
+            "val": metrics,
+            "seconds": time.perf_counter() - start,
+        }
+    )
+    ctx.bar.set_postfix(
+        loss=f"{loss:.3g}",
+        val=f"{abs(value):.3f}",
+        best=f"{abs(state.best_score):.3f}",
+    )
+    return best
+
+
 def fit(
     model: nn.Module,
     task: str | Task,
@@ -145,32 +251,55 @@ def fit(
         The best validation state (CPU tensors) and the final :class:`FitState`.
     """
     info = info or DistInfo()
-    device = info.device
     net = wrap_model(model, info)
     optimizer = torch.optim.Adam(
         param_groups(model, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay
     )
-    state = FitState()
-    best_state = _state_copy(model)
-    last = None if run_dir is None else Path(run_dir) / LAST_FILE
-    if last is not None and info.is_main:
-        last.parent.mkdir(parents=True, exist_ok=True)
-    if last is not None and last.is_file():
-        saved = torch.load(last, map_location="cpu", weights_only=False)
-        model.load_state_dict(saved["model"])
-        scales = [group["lr_scale"] for group in optimizer.param_groups]
-        optimizer.load_state_dict(saved["optimizer"])
-        # Saved states replace the groups' settings; the scales come from the code.
-        for group, scale in zip(optimizer.param_groups, scales, strict=True):
-            group["lr_scale"] = scale
-        state = FitState(**saved["state"])
-        best_state = load_best_state(Path(run_dir))
+    if run_dir is not None and info.is_main:
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+    state, best_state = _resume(model, optimizer, run_dir)
     if state.finished or state.epoch >= cfg.epochs:
         state.finished = True
         return best_state, state
-    task = get_task(task)
-    loss_fn = task.loss(cfg, device)
-    scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
+    ctx = _context(get_task(task), net, optimizer, cfg, train, state, seed, info)
+    ctx.bar = tqdm(
+        total=ctx.bar_total,
+        desc=desc,
+        disable=not (progress and info.is_main),
+        dynamic_ncols=True,
+    )
+    for epoch in range(state.epoch, cfg.epochs):
+        start = time.perf_counter()
+        for group in optimizer.param_groups:
+            group["lr"] = epoch_lr(cfg, epoch) * group["lr_scale"]
+        loss = _train_epoch(ctx, train, epoch, seed, info)
+        if info.is_main:
+            best = _validate(ctx, model, val, state, cfg, epoch, loss, start)
+            if best is not None:
+                best_state = best
+                if run_dir is not None:
+                    _save_atomic(best_state, Path(run_dir) / BEST_FILE)
+            if run_dir is not None:
+                _save_last(model, optimizer, state, Path(run_dir) / LAST_FILE)
+        if broadcast_flag(info.is_main and state.finished, info):
+            break
+    ctx.bar.close()
+    state.finished = True
+    return best_state, state
+
+
+def _context(
+    task: Task,
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    cfg: TrainConfig,
+    train: SplitData,
+    state: FitState,
+    seed: int,
+    info: DistInfo,
+) -> _Epoch:
+    """The loss, gradient scaler, sampler and progress-bar length of a fit."""
+    device = info.device
     sampler = DistributedSampler(
         range(len(train)),  # type: ignore[arg-type]
         num_replicas=info.world_size,
@@ -180,83 +309,31 @@ def fit(
     )
     per_rank = max(2, cfg.batch_size // info.world_size)
     steps = math.ceil(len(sampler) / per_rank)
-    bar = tqdm(
-        total=(cfg.epochs - state.epoch) * steps,
-        desc=desc,
-        disable=not (progress and info.is_main),
-        dynamic_ncols=True,
+    return _Epoch(
+        task=task,
+        device=device,
+        net=net,
+        optimizer=optimizer,
+        loss_fn=task.loss(cfg, device),
+        scaler=torch.amp.GradScaler(device.type, enabled=device.type == "cuda"),
+        sampler=sampler,
+        per_rank=per_rank,
+        bar_total=(cfg.epochs - state.epoch) * steps,
     )
-    for epoch in range(state.epoch, cfg.epochs):
-        start = time.perf_counter()
-        for group in optimizer.param_groups:
-            group["lr"] = epoch_lr(cfg, epoch) * group["lr_scale"]
-        sampler.set_epoch(epoch)
-        torch.manual_seed(seed * 1_000_003 + epoch * 101 + info.rank)
-        hemis = np.random.default_rng([seed, epoch]).integers(0, 2, size=len(train))
-        order = np.fromiter(iter(sampler), dtype=np.int64)
-        net.train()
-        total, count = 0.0, 0
-        for b in range(0, len(order), per_rank):
-            idx = order[b : b + per_rank]
-            if len(idx) < 2:  # BatchNorm cannot train on one sample
-                bar.update(1)
-                continue
-            image = image_batch(train, idx, device, hemis[idx])
-            target = torch.from_numpy(train.targets[idx]).to(device)
-            with autocast_for(device):  # mixed precision on CUDA only
-                out = net(image, tabular_batch(train, idx, device))
-                loss = loss_fn(task.loss_input(out), target)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            total += float(loss.detach()) * len(idx)
-            count += len(idx)
-            bar.update(1)
-        stop = False
-        if info.is_main:
-            metrics = score(task, val, predict(model, val, device))
-            value = task.selection_score(metrics)
-            state.epoch = epoch + 1
-            state.elapsed_s += time.perf_counter() - start
-            if state.best_score is None or value > state.best_score:
-                state.best_score, state.best_epoch = value, epoch + 1
-                state.bad_epochs = 0
-                state.best_metrics = metrics
-                best_state = _state_copy(model)
-                if run_dir is not None:
-                    _save_atomic(best_state, Path(run_dir) / BEST_FILE)
-            else:
-                state.bad_epochs += 1
-            stop = state.bad_epochs >= cfg.patience or state.epoch >= cfg.epochs
-            state.finished = stop
-            state.history.append(
-                {
-                    "epoch": epoch + 1,
-                    "train_loss": total / max(count, 1),
-                    "val": metrics,
-                    "seconds": time.perf_counter() - start,
-                }
-            )
-            bar.set_postfix(
-                loss=f"{total / max(count, 1):.3g}",
-                val=f"{abs(value):.3f}",
-                best=f"{abs(state.best_score):.3f}",
-            )
-            if last is not None:
-                _save_atomic(
-                    {
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "state": asdict(state),
-                    },
-                    last,
-                )
-        if broadcast_flag(stop, info):
-            break
-    bar.close()
-    state.finished = True
-    return best_state, state
+
+
+def _save_last(
+    model: nn.Module, optimizer: torch.optim.Optimizer, state: FitState, path: Path
+) -> None:
+    """The resumable state of the run after an epoch."""
+    _save_atomic(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "state": asdict(state),
+        },
+        path,
+    )
 
 
 __all__ = [

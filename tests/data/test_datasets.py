@@ -15,7 +15,8 @@ from hyperfusion.data.datasets import (
     load_cohort,
     truth_arrays,
 )
-from hyperfusion.data.mri import ad_hemispheres, brain_age_volume, load_mri
+from hyperfusion.data.nifti_io import load_mri
+from hyperfusion.data.resampling import ad_hemispheres, brain_age_volume
 from hyperfusion.errors import CohortError
 from tests.train.tiny_cohort import TINY_AD, TINY_BRAIN_AGE, make_tiny_cohort
 

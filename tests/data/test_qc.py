@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import nibabel as nib
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from hyperfusion.data.mri import load_mri
+from hyperfusion.data import qc
+from hyperfusion.data.nifti_io import load_mri
 from hyperfusion.data.qc import QCReport, quality_check
 from hyperfusion.data.templates import (
     load_brain_mask,
@@ -58,19 +58,34 @@ def test_template_resolution_is_checked() -> None:
 # --- passing images ----------------------------------------------------------------
 
 
-def test_mni152_1mm_template_passes_fast() -> None:
+def test_mni152_1mm_template_passes_on_one_linear_resampling_at_2mm(
+    monkeypatch,
+) -> None:
     img = load_mri(load_template(1))
-    quality_check(load_mri(load_template(2)))  # warm the template caches
+    quality_check(load_mri(load_template(2)))  # builds the cached template reference
+    # What keeps QC cheap (about 0.1 s; `python -m hyperfusion.bench` times it): the
+    # 1 mm head is block-averaged to the 2 mm QC grid, then resampled once, linearly
+    # without a spline prefilter, and the template reference is not rebuilt.
+    resampled = []
+    affine_transform = ndimage.affine_transform
 
-    start = time.perf_counter()
+    def spy(data, *args, **kwargs):
+        resampled.append((data.shape, kwargs.get("order"), kwargs.get("prefilter")))
+        return affine_transform(data, *args, **kwargs)
+
+    def no_reload(*args, **kwargs):
+        raise AssertionError("the template reference was rebuilt")
+
+    monkeypatch.setattr(qc.ndimage, "affine_transform", spy)
+    monkeypatch.setattr(qc, "load_template", no_reload)
     report = quality_check(img)
-    elapsed = time.perf_counter() - start
 
     assert report.ok and report.warnings == ()
     assert report.metrics["correlation"] > 0.9
     assert report.metrics["fov_coverage"] == 1.0
     assert report.metrics["voxel_mm_max"] == 1.0
-    assert elapsed < 1.5  # about 0.1 s on a quiet 2-core machine; CI is noisy
+    halves = tuple(n // 2 for n in img.shape[:3])  # 197 x 233 x 189 -> 98 x 116 x 94
+    assert resampled == [(halves, 1, False)]
 
 
 def test_template_stored_lps_passes(template_2mm) -> None:

@@ -1,0 +1,63 @@
+"""Download buttons: the prediction with its EHR, and a map in the input's own space.
+
+Files are made in memory (:mod:`hyperfusion.export`) and named after the subject;
+a click does not rerun the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from hyperfusion.explain.gradcam import CAM_LABELS
+from hyperfusion.tasks import task_of_target
+from hyperfusion.ui import cached, state
+
+
+def prediction_downloads(prediction: Any) -> None:
+    """JSON and CSV of the prediction with the EHR it was made from."""
+    from hyperfusion import export
+
+    ehr, subject, stem = state.current_ehr(), state.subject_label(), state.file_stem()
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "Prediction + EHR (JSON)",
+        export.prediction_json(prediction, ehr, subject),
+        file_name=f"{stem}_prediction.json",
+        mime="application/json",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    c2.download_button(
+        "Prediction + EHR (CSV)",
+        export.prediction_csv(prediction, ehr, subject),
+        file_name=f"{stem}_prediction.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+def gradcam_download(volume: Any, target: str, method: str = "gradcam") -> None:
+    """The map resampled into the input image's own space, as .nii.gz (computed
+    when the button is clicked)."""
+    from hyperfusion import export
+
+    engine, image = cached.get_engine(), cached.current_image()
+    task = task_of_target(target)
+    label = CAM_LABELS.get(method, method)
+
+    def make() -> bytes:
+        img = engine.gradcam_in_input_space(image, volume, task)
+        return export.nifti_gz_bytes(img, f"HyperFusion {label} {target}")
+
+    st.download_button(
+        f"{label} {target} (NIfTI, input space)",
+        make,
+        file_name=f"{state.file_stem()}_{method}_{target}.nii.gz",
+        mime="application/gzip",
+        icon=":material/download:",
+        on_click="ignore",
+        help="The map resampled onto the uploaded image's voxel grid and affine.",
+    )
