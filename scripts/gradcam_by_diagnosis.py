@@ -2,7 +2,7 @@
 
 ``hyperfusion.evaluate`` pools the MCI and AD subjects; this splits them, on the
 validation split by default (it decides nothing, so the test split stays untouched).
-Each method explains its app layer (``gradcam_layer`` / ``hirescam_layer``).
+Each method explains its app layer (the model's ``cam_layers``).
 
     python scripts/gradcam_by_diagnosis.py --cohort cohorts/ad --weights weights/
 """

@@ -15,7 +15,7 @@ from hyperfusion.explain.gradcam import cam_layer, gradcam_maps
 
 
 class _Weighted(torch.nn.Module):
-    gradcam_layer = "tap"
+    cam_layers = {"gradcam": "tap"}
 
     def __init__(self, weight: torch.Tensor) -> None:
         super().__init__()
@@ -68,7 +68,7 @@ def test_hirescam_finds_a_region_that_grad_cam_averages_away():
 def test_the_method_picks_its_layer_and_rejects_unknown_names(toy):
     model, image, tab = toy
     assert cam_layer(model, "hirescam") == "tap"  # falls back to the Grad-CAM layer
-    model.hirescam_layer = "tap"
+    model.cam_layers = {"gradcam": "tap", "hirescam": "tap"}
     assert cam_layer(model, "hirescam") == "tap"
     with pytest.raises(ValueError, match="accepted: gradcam, hirescam"):
         gradcam_maps(model, image, tab, 1, method="saliency")

@@ -30,11 +30,13 @@ CAM_LABELS: dict[str, str] = {"gradcam": "Grad-CAM", "hirescam": "HiResCAM"}
 
 
 def cam_layer(model: nn.Module, method: CamMethod) -> str:
-    """The module a method explains by default: ``model.hirescam_layer`` for HiResCAM
-    when the model names one, else ``model.gradcam_layer``."""
-    if method == "hirescam":
-        return getattr(model, "hirescam_layer", None) or model.gradcam_layer
-    return model.gradcam_layer
+    """The module a method explains by default: ``model.cam_layers[method]`` when the
+    model names one, else its Grad-CAM layer."""
+    layers = model.cam_layers
+    layer = layers.get(method) or layers.get("gradcam")
+    if layer is None:
+        raise ValueError(f"{type(model).__name__} sees no image: no layer to explain")
+    return layer
 
 
 def gradcam_maps(

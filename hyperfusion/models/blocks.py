@@ -26,6 +26,8 @@ class PreActBlock(nn.Module):
         bn_momentum: BatchNorm momentum (paper: 0.05).
         hyper: generate the shortcut convolution from the tabular embedding.
         embed_dim, embed_var: embedding size and variance for hyperfan-in.
+        shortcut_name: the generated shortcut's configuration name
+            (``"block4.shortcut"``).
     """
 
     def __init__(
@@ -38,6 +40,7 @@ class PreActBlock(nn.Module):
         hyper: bool = False,
         embed_dim: int = 8,
         embed_var: float = 1.0,
+        shortcut_name: str = "",
     ) -> None:
         super().__init__()
         self.hyper = hyper
@@ -54,7 +57,7 @@ class PreActBlock(nn.Module):
             )
         if hyper:
             self.shortcut_conv: nn.Module = HyperConv3d(
-                in_ch, out_ch, 1, embed_dim, embed_var, stride=stride
+                in_ch, out_ch, 1, embed_dim, embed_var, stride, name=shortcut_name
             )
         elif self.has_projection:
             self.shortcut_conv = nn.Conv3d(in_ch, out_ch, 1, stride=stride, bias=False)

@@ -32,7 +32,8 @@ from hyperfusion.config import (
     from_dict,
     to_dict,
 )
-from hyperfusion.data.ehr import FIELDS, EHRPreprocessor
+from hyperfusion.data.ehr_preprocessing import EHRPreprocessor
+from hyperfusion.data.ehr_schema import FIELDS
 from hyperfusion.errors import WeightsError
 from hyperfusion.models.device import resolve_device
 from hyperfusion.models.registry import DEFAULT_CONFIGS, build_model, get_spec

@@ -31,17 +31,26 @@ def _uniform_with_variance_(tensor: Tensor, variance: float) -> None:
         tensor.uniform_(-bound, bound)
 
 
-class _HyperBase(nn.Module):
-    """Shared generator logic: ``W(t) = A·e(t) + B`` and ``b(t) = A_b·e(t) + B_b``."""
+class HyperLayer(nn.Module):
+    """Shared generator logic: ``W(t) = A·e(t) + B`` and ``b(t) = A_b·e(t) + B_b``.
+
+    ``name`` is the layer's name in the configuration (``"block4.shortcut"``), which
+    ``FusionNet.hyper_modules`` reports; it is not part of the state dict.
+    """
 
     weight_shape: tuple[int, ...]
 
     def __init__(
-        self, weight_shape: tuple[int, ...], embed_dim: int, embed_var: float
+        self,
+        weight_shape: tuple[int, ...],
+        embed_dim: int,
+        embed_var: float,
+        name: str = "",
     ) -> None:
         super().__init__()
         if embed_var <= 0:
             raise ValueError(f"embed_var must be positive, got {embed_var}")
+        self.name = name
         self.weight_shape = tuple(weight_shape)
         self.embed_dim = embed_dim
         n_weights = math.prod(weight_shape)
@@ -73,7 +82,7 @@ class _HyperBase(nn.Module):
         )
 
 
-class HyperLinear(_HyperBase):
+class HyperLinear(HyperLayer):
     """A linear layer whose weight and bias are generated per sample.
 
     Args:
@@ -81,6 +90,7 @@ class HyperLinear(_HyperBase):
         out_features: output size.
         embed_dim: ``d_k``, the size of the tabular embedding ``e(t)``.
         embed_var: ``Var(e)`` over the training set, for hyperfan-in initialisation.
+        name: the layer's configuration name (``"fc1"``).
 
     Shapes: ``x (B, in_features)``, ``e (B, d_k)`` -> ``(B, out_features)``.
     """
@@ -91,8 +101,9 @@ class HyperLinear(_HyperBase):
         out_features: int,
         embed_dim: int,
         embed_var: float = 1.0,
+        name: str = "",
     ) -> None:
-        super().__init__((out_features, in_features), embed_dim, embed_var)
+        super().__init__((out_features, in_features), embed_dim, embed_var, name)
         self.in_features = in_features
         self.out_features = out_features
 
@@ -101,7 +112,7 @@ class HyperLinear(_HyperBase):
         return torch.bmm(w, x.unsqueeze(-1)).squeeze(-1) + b
 
 
-class HyperConv3d(_HyperBase):
+class HyperConv3d(HyperLayer):
     """A 3D convolution whose kernel and bias are generated per sample.
 
     All samples are convolved in one grouped convolution (one group per sample), or
@@ -119,9 +130,11 @@ class HyperConv3d(_HyperBase):
         embed_var: float = 1.0,
         stride: int = 1,
         padding: int = 0,
+        name: str = "",
     ) -> None:
         k = kernel_size
-        super().__init__((out_channels, in_channels, k, k, k), embed_dim, embed_var)
+        shape = (out_channels, in_channels, k, k, k)
+        super().__init__(shape, embed_dim, embed_var, name)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = kernel_size

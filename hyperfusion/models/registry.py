@@ -10,16 +10,14 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from torch import nn
-
 from hyperfusion.config import (
     NET_CONFIGS,
-    TASKS,
     BrainAgeConfig,
     ResNetConfig,
 )
 from hyperfusion.errors import UnknownModelError
 from hyperfusion.models.nets.attention import AttentionFusionNet
+from hyperfusion.models.nets.base import FusionNet
 from hyperfusion.models.nets.brain_age import BrainAgeNet
 from hyperfusion.models.nets.concat import ConcatNet
 from hyperfusion.models.nets.early import EarlyFusionNet
@@ -28,6 +26,7 @@ from hyperfusion.models.nets.hyperfusion_ad import HyperFusionNet
 from hyperfusion.models.nets.late import LateFusionNet
 from hyperfusion.models.nets.resnet import ImageOnlyNet
 from hyperfusion.models.tabular import TabularMLP
+from hyperfusion.tasks import TASK_NAMES
 
 
 @dataclass(frozen=True)
@@ -39,13 +38,15 @@ class ModelSpec:
     label: str
     stage: str
     description: str
-    build: Callable[..., nn.Module]
+    build: Callable[..., FusionNet]
     uses_image: bool = True
     uses_tabular: bool = True
+    # Its ``embedding`` starts from a pre-trained tabular-only MLP's first layers.
+    pretrained_embedding: bool = False
 
 
-def _ad(cls: type[nn.Module]) -> Callable[..., nn.Module]:
-    def build(cfg: ResNetConfig, embed_var: float = 1.0) -> nn.Module:
+def _ad(cls: type[FusionNet]) -> Callable[..., FusionNet]:
+    def build(cfg: ResNetConfig, embed_var: float = 1.0) -> FusionNet:
         if cls is HyperFusionNet:
             return HyperFusionNet(cfg, embed_var=embed_var)
         return cls(cfg)
@@ -53,8 +54,8 @@ def _ad(cls: type[nn.Module]) -> Callable[..., nn.Module]:
     return build
 
 
-def _brain_age(fusion: str) -> Callable[..., nn.Module]:
-    def build(cfg: BrainAgeConfig, embed_var: float = 1.0) -> nn.Module:
+def _brain_age(fusion: str) -> Callable[..., FusionNet]:
+    def build(cfg: BrainAgeConfig, embed_var: float = 1.0) -> FusionNet:
         return BrainAgeNet(cfg, fusion=fusion)  # type: ignore[arg-type]
 
     return build
@@ -70,6 +71,7 @@ _SPECS = (
         "weights of block 4's shortcut convolution. Each patient gets an image network "
         "of their own, so the EHR decides how the MRI is read.",
         _ad(HyperFusionNet),
+        pretrained_embedding=True,
     ),
     ModelSpec(
         "ad",
@@ -181,7 +183,7 @@ _SPECS = (
 
 REGISTRY: dict[tuple[str, str], ModelSpec] = {(s.task, s.name): s for s in _SPECS}
 MODEL_NAMES: dict[str, tuple[str, ...]] = {
-    task: tuple(s.name for s in _SPECS if s.task == task) for task in TASKS
+    task: tuple(s.name for s in _SPECS if s.task == task) for task in TASK_NAMES
 }
 DEFAULT_CONFIGS: dict[str, ResNetConfig | BrainAgeConfig] = NET_CONFIGS["demo"]
 
@@ -193,10 +195,10 @@ def _did_you_mean(value: str, options: tuple[str, ...]) -> str:
 
 def check_task(task: str) -> str:
     """Return ``task`` if known, else raise :class:`UnknownModelError`."""
-    if task not in TASKS:
+    if task not in TASK_NAMES:
         raise UnknownModelError(
-            f"Unknown task '{task}'{_did_you_mean(task, TASKS)}; "
-            f"accepted: {', '.join(TASKS)}"
+            f"Unknown task '{task}'{_did_you_mean(task, TASK_NAMES)}; "
+            f"accepted: {', '.join(TASK_NAMES)}"
         )
     return task
 
@@ -217,7 +219,7 @@ def build_model(
     name: str,
     cfg: ResNetConfig | BrainAgeConfig | None = None,
     embed_var: float = 1.0,
-) -> nn.Module:
+) -> FusionNet:
     """Build an untrained model.
 
     >>> build_model("ad", "film").__class__.__name__

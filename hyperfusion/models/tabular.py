@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
+from hyperfusion.models.nets.base import FusionNet
 
 
 def tabular_embedding(n_tabular: int, embed_dim: int) -> nn.Sequential:
@@ -14,13 +15,12 @@ def tabular_embedding(n_tabular: int, embed_dim: int) -> nn.Sequential:
     )
 
 
-class TabularMLP(nn.Module):
-    """Tabular-only baseline (16 -> 8 -> 3). Sees no image.
+class TabularMLP(FusionNet):
+    """Tabular-only baseline (16 -> 8 -> 3). Sees no image, so it names no CAM layer
+    and ``encode_image`` returns ``()``.
 
     Its ``embedding`` is pre-trained here and then loaded into HyperFusion-AD.
     """
-
-    gradcam_layer: str | None = None
 
     def __init__(self, cfg: ResNetConfig) -> None:
         super().__init__()
@@ -29,14 +29,8 @@ class TabularMLP(nn.Module):
         self.dropout = nn.Dropout(0.2)
         self.classifier = nn.Linear(cfg.embed_dim, cfg.n_classes)
 
-    def encode_image(self, image: Tensor) -> tuple[Tensor, ...]:
+    def encode_image(self, image: Tensor | None) -> tuple[Tensor, ...]:
         return ()
 
     def fuse(self, features: tuple[Tensor, ...], tabular: Tensor) -> Tensor:
         return self.classifier(self.dropout(self.embedding(tabular)))
-
-    def forward(self, image: Tensor | None, tabular: Tensor) -> Tensor:
-        return self.fuse((), tabular)
-
-    def generated_weights(self, tabular: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
-        return {}

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from hyperfusion.config import AD_CLASSES
 from hyperfusion.viz import (
     BRAIN_AGE_COLOR,
     CLASS_COLORS,
@@ -18,7 +19,7 @@ from hyperfusion.viz import (
     base_layout,
 )
 
-PROBABILITY_TITLE = "Diagnosis probability (CN / MCI / AD)"
+PROBABILITY_TITLE = f"Diagnosis probability ({' / '.join(AD_CLASSES)})"
 # Short forms of the units attributions come in, for bar labels.
 SHORT_UNITS: dict[str, str] = {"percentage points": "pp", "years": "y"}
 

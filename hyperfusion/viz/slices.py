@@ -194,31 +194,16 @@ def orthogonal_slices(
     Returns:
         A figure with three heatmap subplots (plus three overlay heatmaps).
     """
-    anatomy = np.asarray(anatomy)
-    if anatomy.ndim != 3:
-        raise ValueError(f"expected a 3D volume, got shape {anatomy.shape}")
-    if overlay is not None and np.shape(overlay) != anatomy.shape:
-        raise ValueError(
-            f"overlay shape {np.shape(overlay)} differs from the image {anatomy.shape}"
-        )
+    anatomy = _checked_volume(anatomy, overlay)
     grey = anatomy if anatomy.dtype == np.uint8 else anatomy_uint8(anatomy)
     coords = grid_coordinates(affine, anatomy.shape)
-    chosen = default_cut(anatomy.shape) if cut is None else cut
-    cut = tuple(
-        int(np.clip(c, 0, n - 1)) for c, n in zip(chosen, anatomy.shape, strict=True)
-    )
-    widths = panel_widths(affine, anatomy.shape)
+    cut = _clipped_cut(cut, anatomy.shape)
     span = shared_vertical_span(affine, anatomy.shape)
-    at_mm = [round(float(c[k]), 1) for c, k in zip(coords, cut, strict=True)]
-    titles = [
-        f"{p.capitalize()} · {AXIS_NAMES[i]} = {at_mm[i]:g} mm"
-        for i, p in enumerate(PLANES)
-    ]
     fig = make_subplots(
         rows=1,
         cols=3,
-        column_widths=widths,
-        subplot_titles=titles,
+        column_widths=panel_widths(affine, anatomy.shape),
+        subplot_titles=_plane_titles(coords, cut),
         horizontal_spacing=0.11,
     )
     shown = None
@@ -227,39 +212,99 @@ def orthogonal_slices(
         if mask_background:
             shown[grey == 0] = np.nan
         if limit is None:
-            peak = float(np.nanmax(np.abs(overlay))) if np.size(overlay) else 0.0
-            limit = (peak if peak > 0 else 1.0) if diverging else 1.0
+            limit = _default_limit(overlay, diverging)
     for col, plane in enumerate(PLANES, start=1):
-        h_axis, v_axis = PLANE_AXES[plane]
-        hx, vy = coords[h_axis], coords[v_axis]
-        index = cut[PLANES.index(plane)]
-        h_name, v_name = AXIS_NAMES[h_axis], AXIS_NAMES[v_axis]
+        _add_plane(fig, col, plane, coords, cut, grey, shown, opacity, overlay_title)
+        _decorate_panel(fig, col, plane, coords, cut, affine, span)
+    _style_slices(fig, height)
+    if overlay is not None:
+        fig.update_layout(coloraxis=_overlay_colors(diverging, limit, overlay_title))
+    return fig
+
+
+def _checked_volume(anatomy: np.ndarray, overlay: np.ndarray | None) -> np.ndarray:
+    """The anatomy as an array, refused unless 3D and the overlay's shape."""
+    anatomy = np.asarray(anatomy)
+    if anatomy.ndim != 3:
+        raise ValueError(f"expected a 3D volume, got shape {anatomy.shape}")
+    if overlay is not None and np.shape(overlay) != anatomy.shape:
+        raise ValueError(
+            f"overlay shape {np.shape(overlay)} differs from the image {anatomy.shape}"
+        )
+    return anatomy
+
+
+def _clipped_cut(cut: Sequence[int] | None, shape: Sequence[int]) -> tuple[int, ...]:
+    """The cut's voxel indices inside the volume (the centre when not given)."""
+    chosen = default_cut(shape) if cut is None else cut
+    return tuple(int(np.clip(c, 0, n - 1)) for c, n in zip(chosen, shape, strict=True))
+
+
+def _plane_titles(
+    coords: tuple[np.ndarray, np.ndarray, np.ndarray], cut: Sequence[int]
+) -> list[str]:
+    """Each plane's title with where it cuts, e.g. ``"Axial · z = 6 mm"``."""
+    at_mm = [round(float(c[k]), 1) for c, k in zip(coords, cut, strict=True)]
+    return [
+        f"{p.capitalize()} · {AXIS_NAMES[i]} = {at_mm[i]:g} mm"
+        for i, p in enumerate(PLANES)
+    ]
+
+
+def _default_limit(overlay: np.ndarray, diverging: bool) -> float:
+    """The overlay's colour limit when none is given: 1, or the largest ``|v|``
+    of a signed map (1 when it is all zero)."""
+    peak = float(np.nanmax(np.abs(overlay))) if np.size(overlay) else 0.0
+    return (peak if peak > 0 else 1.0) if diverging else 1.0
+
+
+def _add_plane(
+    fig: go.Figure,
+    col: int,
+    plane: str,
+    coords: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cut: Sequence[int],
+    grey: np.ndarray,
+    shown: np.ndarray | None,
+    opacity: float,
+    overlay_title: str,
+) -> None:
+    """One plane's anatomy heatmap in column ``col`` and, when given, the
+    thresholded overlay on top of it, both on the mm grid."""
+    h_axis, v_axis = PLANE_AXES[plane]
+    hx, vy = coords[h_axis], coords[v_axis]
+    index = cut[PLANES.index(plane)]
+    h_name, v_name = AXIS_NAMES[h_axis], AXIS_NAMES[v_axis]
+    fig.add_trace(
+        go.Heatmap(
+            z=plane_slice(grey, plane, index),
+            x=hx,
+            y=vy,
+            coloraxis="coloraxis2",
+            hovertemplate=f"{h_name} %{{x:.0f}} mm, {v_name} %{{y:.0f}} mm"
+            "<extra></extra>",
+        ),
+        row=1,
+        col=col,
+    )
+    if shown is not None:
         fig.add_trace(
             go.Heatmap(
-                z=plane_slice(grey, plane, index),
+                z=plane_slice(shown, plane, index),
                 x=hx,
                 y=vy,
-                coloraxis="coloraxis2",
-                hovertemplate=f"{h_name} %{{x:.0f}} mm, {v_name} %{{y:.0f}} mm"
-                "<extra></extra>",
+                coloraxis="coloraxis",
+                opacity=opacity,
+                hovertemplate=f"{overlay_title} %{{z:.2f}}<extra></extra>",
             ),
             row=1,
             col=col,
         )
-        if shown is not None:
-            fig.add_trace(
-                go.Heatmap(
-                    z=plane_slice(shown, plane, index),
-                    x=hx,
-                    y=vy,
-                    coloraxis="coloraxis",
-                    opacity=opacity,
-                    hovertemplate=f"{overlay_title} %{{z:.2f}}<extra></extra>",
-                ),
-                row=1,
-                col=col,
-            )
-        _decorate_panel(fig, col, plane, coords, cut, affine, span)
+
+
+def _style_slices(fig: go.Figure, height: int) -> None:
+    """The viewer's layout: grey anatomy scale without a bar, no legend, and small
+    plane titles just above the panels."""
     layout = base_layout(height)
     layout["margin"] = {"l": 55, "r": 10, "t": 40, "b": 45}
     fig.update_layout(
@@ -273,20 +318,21 @@ def orthogonal_slices(
         showlegend=False,
     )
     fig.update_annotations(font_size=12, yshift=6, selector={"yref": "paper"})
-    if overlay is not None:
-        fig.update_layout(
-            coloraxis={
-                "colorscale": DIVERGING_SCALE if diverging else MAP_SCALE,
-                "cmin": -limit if diverging else 0.0,
-                "cmax": limit,
-                "colorbar": {
-                    "title": {"text": overlay_title, "side": "right"},
-                    "thickness": 12,
-                    "len": 0.85,
-                },
-            }
-        )
-    return fig
+
+
+def _overlay_colors(diverging: bool, limit: float, title: str) -> dict:
+    """The overlay's colour axis: ``[0, limit]`` on the map scale, or
+    ``[-limit, limit]`` on the diverging one, with a titled colour bar."""
+    return {
+        "colorscale": DIVERGING_SCALE if diverging else MAP_SCALE,
+        "cmin": -limit if diverging else 0.0,
+        "cmax": limit,
+        "colorbar": {
+            "title": {"text": title, "side": "right"},
+            "thickness": 12,
+            "len": 0.85,
+        },
+    }
 
 
 def _decorate_panel(

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from hyperfusion.data.ehr import EHRPreprocessor
+from hyperfusion.data.ehr_preprocessing import EHRPreprocessor
 from hyperfusion.errors import WeightsError
 from hyperfusion.models.checkpoint import (
     checkpoint_stem,

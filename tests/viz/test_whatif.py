@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from hyperfusion.config import AD_CLASSES
-from hyperfusion.data.ehr import FIELD_BY_NAME, INPUT_FIELDS
+from hyperfusion.data.ehr_schema import FIELD_BY_NAME, INPUT_FIELDS
 from hyperfusion.viz import BRAIN_AGE_COLOR, CLASS_COLORS, whatif
 
 AGE, SEX, APOE4 = (

@@ -13,14 +13,14 @@ import torch
 from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
+from hyperfusion.models.nets.base import FusionNet
 from hyperfusion.models.nets.resnet import (
-    GRADCAM_LAYER,
-    HIRESCAM_LAYER,
+    RESNET_CAM_LAYERS,
     ClassifierHead,
     ResNetTrunk,
 )
 
-# Names from hyperfusion.data.ehr.AD_FEATURES, grouped into modality tokens.
+# Names from hyperfusion.data.ehr_schema.AD_FEATURES, grouped into modality tokens.
 EHR_GROUPS: dict[str, tuple[str, ...]] = {
     "demographics": ("AGE", "PTEDUCAT", "PTGENDER_Female", "PTGENDER_Male"),
     "genetics": ("APOE4", "APOE4_missing"),
@@ -29,18 +29,18 @@ EHR_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
-class AttentionFusionNet(nn.Module):
+class AttentionFusionNet(FusionNet):
     """Attention over an image token and four EHR tokens.
 
     Args:
         cfg: network configuration (``cfg.n_tabular`` must be 16).
         feature_names: the tabular vector's entries, in order.
         token_dim: size of the shared token space.
+
+    ``encode_image`` gives the pooled features ``(B, 16f)``, all of the trunk.
     """
 
-    gradcam_layer = GRADCAM_LAYER
-    hirescam_layer = HIRESCAM_LAYER
-    token_names: tuple[str, ...] = ("image", *EHR_GROUPS)
+    cam_layers = RESNET_CAM_LAYERS
 
     def __init__(
         self,
@@ -50,7 +50,7 @@ class AttentionFusionNet(nn.Module):
     ) -> None:
         super().__init__()
         if feature_names is None:
-            from hyperfusion.data.ehr import AD_FEATURES
+            from hyperfusion.data.ehr_schema import AD_FEATURES
 
             feature_names = AD_FEATURES
         self.cfg = cfg
@@ -75,11 +75,8 @@ class AttentionFusionNet(nn.Module):
         ]
         return torch.tanh(torch.stack(toks, dim=1))
 
-    def attention(self, pooled: Tensor, tabular: Tensor) -> Tensor:
-        """Attention weights ``α`` of shape ``(B, 5)``, summing to 1 per sample."""
-        return self._alpha(self.tokens(pooled, tabular))
-
     def _alpha(self, tokens: Tensor) -> Tensor:
+        """Attention weights ``α`` of shape ``(B, 5)``, summing to 1 per sample."""
         scores = self.score_vec(torch.tanh(self.score_proj(tokens))).squeeze(-1)
         return torch.softmax(scores, dim=1)
 
@@ -90,9 +87,3 @@ class AttentionFusionNet(nn.Module):
         tokens = self.tokens(features[0], tabular)
         alpha = self._alpha(tokens)
         return self.head((alpha.unsqueeze(-1) * tokens).sum(dim=1))
-
-    def forward(self, image: Tensor, tabular: Tensor) -> Tensor:
-        return self.fuse(self.encode_image(image), tabular)
-
-    def generated_weights(self, tabular: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
-        return {}

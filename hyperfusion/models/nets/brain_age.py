@@ -11,6 +11,7 @@ through training. In effect each layer learns one weight set per sex.
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 from typing import Literal
 
 import torch
@@ -19,6 +20,7 @@ from torch import Tensor, nn
 from hyperfusion.config import BrainAgeConfig
 from hyperfusion.models.blocks import VGGBlock
 from hyperfusion.models.layers import HyperLinear
+from hyperfusion.models.nets.base import FusionNet
 
 BrainAgeFusion = Literal["none", "concat", "hyper"]
 # E[e²] of each layer's embedding at initialisation (weight 1, bias 0: e = 1 for both
@@ -36,15 +38,19 @@ def trunk_output_shape(cfg: BrainAgeConfig) -> tuple[int, int, int]:
     return tuple(shape)  # type: ignore[return-value]
 
 
-class BrainAgeNet(nn.Module):
+class BrainAgeNet(FusionNet):
     """Brain-age regressor ``(image (B,1,X,Y,Z), sex (B,2)) -> age (B,1)`` in years.
+
+    ``encode_image`` gives the flattened trunk output ``(B, 64·7·11·8)`` at the
+    paper's size; ``fuse`` is the regressor, the only part the sex reaches.
 
     Args:
         cfg: network configuration.
         fusion: ``"none"`` (image-only), ``"concat"`` (sex after FC1) or ``"hyper"``.
     """
 
-    gradcam_layer = "cam_tap"
+    # Both methods explain the trunk's last map (HiResCAM falls back to it).
+    cam_layers = MappingProxyType({"gradcam": "cam_tap"})
 
     def __init__(self, cfg: BrainAgeConfig, fusion: BrainAgeFusion = "hyper") -> None:
         super().__init__()
@@ -63,7 +69,9 @@ class BrainAgeNet(nn.Module):
         for i in range(len(cfg.fc_sizes)):
             n_in = sizes[i] + (cfg.n_tabular if fusion == "concat" and i == 1 else 0)
             if fusion == "hyper":
-                layers.append(HyperLinear(n_in, sizes[i + 1], 1, SEX_EMBED_VAR))
+                layers.append(
+                    HyperLinear(n_in, sizes[i + 1], 1, SEX_EMBED_VAR, name=f"fc{i + 1}")
+                )
                 emb = nn.Linear(cfg.n_tabular, 1)
                 nn.init.ones_(emb.weight)
                 nn.init.zeros_(emb.bias)
@@ -92,31 +100,15 @@ class BrainAgeNet(nn.Module):
                 h = self.act(h)
         return h + self.age_offset
 
-    def forward(self, image: Tensor, tabular: Tensor) -> Tensor:
-        return self.fuse(self.encode_image(image), tabular)
-
     def conditioning_parameters(self) -> list[nn.Parameter]:
         """The sex embeddings' parameters: 3 per layer, which must move O(1) from
         their identical start for the sexes' weights to differ (trained faster)."""
         return list(self.embeddings.parameters())
 
-    def hyper_modules(self) -> dict[str, HyperLinear]:
-        """The generated FC layers by name (``"fc1"``...); empty unless hyper."""
-        if self.fusion != "hyper":
-            return {}
-        return {f"fc{i + 1}": layer for i, layer in enumerate(self.fc)}
-
     def layer_embeddings(self, tabular: Tensor) -> dict[str, Tensor]:
-        """Each hyper layer's own 1-value embedding of the sex one-hot."""
+        """Each hyper FC layer's own 1-value embedding ``(B, 1)`` of the sex one-hot
+        ``(B, 2)``, by name (``"fc1"``...); empty unless hyper."""
         return {
             name: self.embeddings[i](tabular)
             for i, name in enumerate(self.hyper_modules())
-        }
-
-    def generated_weights(self, tabular: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
-        """Each hyper FC layer's ``(W, b)`` for the sex one-hots given."""
-        embeddings = self.layer_embeddings(tabular)
-        return {
-            name: m.generate(embeddings[name])
-            for name, m in self.hyper_modules().items()
         }

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from hyperfusion.config import ResNetConfig
+from hyperfusion.models.nets.base import FusionNet
 from hyperfusion.models.nets.resnet import (
-    GRADCAM_LAYER,
-    HIRESCAM_LAYER,
+    RESNET_CAM_LAYERS,
     ClassifierHead,
     ResNetTrunk,
 )
 
 
-class ConcatNet(nn.Module):
-    """``head([GAP(ResNet(x)), t])``: 16f pooled image features + F EHR values."""
+class ConcatNet(FusionNet):
+    """``head([GAP(ResNet(x)), t])``: 16f pooled image features + F EHR values.
 
-    gradcam_layer = GRADCAM_LAYER
-    hirescam_layer = HIRESCAM_LAYER
+    ``encode_image`` gives the pooled features ``(B, 16f)``, all of the trunk.
+    """
+
+    cam_layers = RESNET_CAM_LAYERS
 
     def __init__(self, cfg: ResNetConfig) -> None:
         super().__init__()
@@ -31,9 +33,3 @@ class ConcatNet(nn.Module):
 
     def fuse(self, features: tuple[Tensor, ...], tabular: Tensor) -> Tensor:
         return self.head(torch.cat([features[0], tabular], dim=1))
-
-    def forward(self, image: Tensor, tabular: Tensor) -> Tensor:
-        return self.fuse(self.encode_image(image), tabular)
-
-    def generated_weights(self, tabular: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
-        return {}

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from hyperfusion.config import ResNetConfig
+from hyperfusion.models.nets.base import FusionNet
 from hyperfusion.models.nets.resnet import (
-    GRADCAM_LAYER,
-    HIRESCAM_LAYER,
+    RESNET_CAM_LAYERS,
     ClassifierHead,
     ResNetTrunk,
 )
 
 
-class EarlyFusionNet(nn.Module):
+class EarlyFusionNet(FusionNet):
     """ResNet on ``1 + F`` channels: the MRI and one constant channel per EHR value.
 
-    Nothing can be cached per image: the first convolution already mixes both.
+    Nothing is worth caching per image: the first convolution already mixes both, so
+    ``encode_image`` returns the image itself and ``fuse`` runs the whole network.
     """
 
-    gradcam_layer = GRADCAM_LAYER
-    hirescam_layer = HIRESCAM_LAYER
+    cam_layers = RESNET_CAM_LAYERS
 
     def __init__(self, cfg: ResNetConfig) -> None:
         super().__init__()
@@ -30,15 +30,10 @@ class EarlyFusionNet(nn.Module):
         self.head = ClassifierHead(cfg, self.trunk.out_features)
 
     def encode_image(self, image: Tensor) -> tuple[Tensor, ...]:
+        """``(image,)`` unchanged: no computation here is independent of the EHR."""
         return (image,)
 
     def fuse(self, features: tuple[Tensor, ...], tabular: Tensor) -> Tensor:
         image = features[0]
         planes = tabular[:, :, None, None, None].expand(-1, -1, *image.shape[2:])
         return self.head(self.trunk(torch.cat([image, planes], dim=1)))
-
-    def forward(self, image: Tensor, tabular: Tensor) -> Tensor:
-        return self.fuse(self.encode_image(image), tabular)
-
-    def generated_weights(self, tabular: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
-        return {}

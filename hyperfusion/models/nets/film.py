@@ -14,20 +14,23 @@ from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
 from hyperfusion.models.blocks import ModulatedPreActBlock
+from hyperfusion.models.nets.base import FusionNet
 from hyperfusion.models.nets.resnet import (
-    GRADCAM_LAYER,
-    HIRESCAM_LAYER,
+    RESNET_CAM_LAYERS,
     ClassifierHead,
     ResNetTrunk,
     block_channels,
 )
 
 
-class _ModulatedResNet(nn.Module):
-    """The ResNet with its last block replaced by a modulated block."""
+class _ModulatedResNet(FusionNet):
+    """The ResNet with its last block replaced by a modulated block.
 
-    gradcam_layer = GRADCAM_LAYER
-    hirescam_layer = HIRESCAM_LAYER
+    ``encode_image`` runs up to the last block's input ``(B, 8f, ...)``, which the EHR
+    cannot change; ``fuse`` modulates the last block and runs the head.
+    """
+
+    cam_layers = RESNET_CAM_LAYERS
 
     def __init__(self, cfg: ResNetConfig, modulator_in: int, hidden: int) -> None:
         super().__init__()
@@ -68,12 +71,6 @@ class _ModulatedResNet(nn.Module):
         block = self.trunk.blocks[-1]
         x = block.forward_modulated(x, gamma, beta)
         return self.head(self.trunk.pool(self.trunk.cam_tap(self.trunk.final(x))))
-
-    def forward(self, image: Tensor, tabular: Tensor) -> Tensor:
-        return self.fuse(self.encode_image(image), tabular)
-
-    def generated_weights(self, tabular: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
-        return {}
 
 
 class FiLMNet(_ModulatedResNet):

@@ -8,20 +8,19 @@ and a hypernetwork generates the weights of the layers named in
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from hyperfusion.config import ResNetConfig
-from hyperfusion.models.layers import HyperConv3d, HyperLinear
+from hyperfusion.models.nets.base import FusionNet
 from hyperfusion.models.nets.resnet import (
-    GRADCAM_LAYER,
-    HIRESCAM_LAYER,
+    RESNET_CAM_LAYERS,
     ClassifierHead,
     ResNetTrunk,
 )
 from hyperfusion.models.tabular import tabular_embedding
 
 
-class HyperFusionNet(nn.Module):
+class HyperFusionNet(FusionNet):
     """HyperFusion for CN / MCI / AD classification.
 
     Args:
@@ -32,8 +31,7 @@ class HyperFusionNet(nn.Module):
     ``logits (B, 3)``.
     """
 
-    gradcam_layer = GRADCAM_LAYER
-    hirescam_layer = HIRESCAM_LAYER
+    cam_layers = RESNET_CAM_LAYERS
 
     def __init__(self, cfg: ResNetConfig, embed_var: float = 1.0) -> None:
         super().__init__()
@@ -67,30 +65,7 @@ class HyperFusionNet(nn.Module):
         x = main + self.trunk.blocks[self._split].shortcut(x, e)
         return self.head(self.trunk.run_blocks(x, self._split + 1, e), e)
 
-    def forward(self, image: Tensor, tabular: Tensor) -> Tensor:
-        return self.fuse(self.encode_image(image), tabular)
-
-    def hyper_modules(self) -> dict[str, HyperConv3d | HyperLinear]:
-        """The generated layers by configuration name (``"block4.shortcut"``...)."""
-        found: dict[str, HyperConv3d | HyperLinear] = {}
-        for i, block in enumerate(self.trunk.blocks):
-            if block.hyper:
-                found[f"block{i + 1}.shortcut"] = block.shortcut_conv
-        for name in ("fc1", "fc2"):
-            layer = getattr(self.head, name)
-            if isinstance(layer, HyperLinear):
-                found[name] = layer
-        return found
-
     def layer_embeddings(self, tabular: Tensor) -> dict[str, Tensor]:
         """The embedding ``e(t)`` each hyper layer receives (one shared here)."""
         e = self.embedding(tabular)
         return {name: e for name in self.hyper_modules()}
-
-    def generated_weights(self, tabular: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
-        """Each hyper layer's generated ``(W, b)`` for the tabular vectors given."""
-        embeddings = self.layer_embeddings(tabular)
-        return {
-            name: m.generate(embeddings[name])
-            for name, m in self.hyper_modules().items()
-        }

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import torch
 from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
-from hyperfusion.models.nets.resnet import GRADCAM_LAYER, HIRESCAM_LAYER, ImageOnlyNet
+from hyperfusion.models.nets.base import FusionNet
+from hyperfusion.models.nets.resnet import ImageOnlyNet
 from hyperfusion.models.tabular import TabularMLP
 
 
-class LateFusionNet(nn.Module):
+class LateFusionNet(FusionNet):
     """``logits = w_img · image_net(x) + w_tab · tabular_net(t)``, ``w = softmax(θ)``.
 
     The two branches never see each other's input; only their decisions are mixed.
+    ``encode_image`` caches the image branch's features ``(B, 16f)``.
     """
 
-    gradcam_layer = f"image_net.{GRADCAM_LAYER}"
-    hirescam_layer = f"image_net.{HIRESCAM_LAYER}"
+    cam_layers = MappingProxyType(
+        {m: f"image_net.{p}" for m, p in ImageOnlyNet.cam_layers.items()}
+    )
 
     def __init__(self, cfg: ResNetConfig) -> None:
         super().__init__()
@@ -31,14 +36,9 @@ class LateFusionNet(nn.Module):
         return torch.softmax(self.mix_logits, dim=0)
 
     def encode_image(self, image: Tensor) -> tuple[Tensor, ...]:
-        return (self.image_net(image, None),)
+        return self.image_net.encode_image(image)
 
     def fuse(self, features: tuple[Tensor, ...], tabular: Tensor) -> Tensor:
         w = self.modality_weights()
-        return w[0] * features[0] + w[1] * self.tabular_net(None, tabular)
-
-    def forward(self, image: Tensor, tabular: Tensor) -> Tensor:
-        return self.fuse(self.encode_image(image), tabular)
-
-    def generated_weights(self, tabular: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
-        return {}
+        image_logits = self.image_net.fuse(features, tabular)
+        return w[0] * image_logits + w[1] * self.tabular_net.fuse((), tabular)

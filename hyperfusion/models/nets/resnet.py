@@ -8,11 +8,15 @@ global average pooling (max pooling as an option), and the head Dropout -> FC ->
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from torch import Tensor, nn
 
 from hyperfusion.config import ResNetConfig
 from hyperfusion.models.blocks import PreActBlock
 from hyperfusion.models.layers import HyperLinear
+from hyperfusion.models.nets.base import FusionNet
 
 # Grad-CAM explains block 3's output, the input of HyperFusion's generated shortcut.
 # On the demo crop block 4's map is only 2x2x2 per hemisphere; on the synthetic
@@ -23,6 +27,10 @@ GRADCAM_LAYER = "trunk.blocks.2"
 # the synthetic validation split among blocks 2-4 (HyperFusion-AD seeds 0-2: mass
 # inside the true disease region 3.8x, 3.5x, 4.2x chance at block 2; 2.2x at block 3).
 HIRESCAM_LAYER = "trunk.blocks.1"
+# The CAM layers of every net built on ``ResNetTrunk`` as ``self.trunk``.
+RESNET_CAM_LAYERS: Mapping[str, str] = MappingProxyType(
+    {"gradcam": GRADCAM_LAYER, "hirescam": HIRESCAM_LAYER}
+)
 
 
 def block_channels(cfg: ResNetConfig) -> list[int]:
@@ -68,6 +76,7 @@ class ResNetTrunk(nn.Module):
                 hyper=f"block{i + 1}.shortcut" in hyper_layers,
                 embed_dim=cfg.embed_dim,
                 embed_var=embed_var,
+                shortcut_name=f"block{i + 1}.shortcut",
             )
             for i in range(len(cfg.block_strides))
         )
@@ -112,7 +121,7 @@ class ClassifierHead(nn.Module):
         }
         for name, (n_in, n_out) in sizes.items():
             layer: nn.Module = (
-                HyperLinear(n_in, n_out, cfg.embed_dim, embed_var)
+                HyperLinear(n_in, n_out, cfg.embed_dim, embed_var, name=name)
                 if name in hyper_layers
                 else nn.Linear(n_in, n_out)
             )
@@ -126,11 +135,13 @@ class ClassifierHead(nn.Module):
         return self._call(self.fc2, self.drop2(h), e)
 
 
-class ImageOnlyNet(nn.Module):
-    """Image-only baseline: the ResNet without the EHR (``tabular`` is ignored)."""
+class ImageOnlyNet(FusionNet):
+    """Image-only baseline: the ResNet without the EHR (``tabular`` is ignored).
 
-    gradcam_layer = GRADCAM_LAYER
-    hirescam_layer = HIRESCAM_LAYER
+    ``encode_image`` gives the pooled features ``(B, 16f)``; ``fuse`` is the head.
+    """
+
+    cam_layers = RESNET_CAM_LAYERS
 
     def __init__(self, cfg: ResNetConfig) -> None:
         super().__init__()
@@ -143,9 +154,3 @@ class ImageOnlyNet(nn.Module):
 
     def fuse(self, features: tuple[Tensor, ...], tabular: Tensor) -> Tensor:
         return self.head(features[0])
-
-    def forward(self, image: Tensor, tabular: Tensor) -> Tensor:
-        return self.fuse(self.encode_image(image), tabular)
-
-    def generated_weights(self, tabular: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
-        return {}

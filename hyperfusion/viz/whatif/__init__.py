@@ -1,0 +1,47 @@
+"""What-if figures and tables: one field swept over its range (:mod:`.sweep`), two
+scenarios side by side (:mod:`.scenarios`), and the smallest change of one field that
+flips the diagnosis (:mod:`.flips`); :mod:`.labels` writes fields and values.
+
+Pure builders: they take the engine's outputs as plain data (a sweep DataFrame,
+``Prediction.to_dict()`` dicts, ``smallest_flip`` results) and return plotly figures
+or pandas DataFrames ready for ``st.plotly_chart`` / ``st.dataframe``. Every public
+name is importable from here, as the What-if page does.
+"""
+
+from __future__ import annotations
+
+from hyperfusion.viz.whatif.flips import NO_FLIP, flip_table
+from hyperfusion.viz.whatif.labels import axis_title, format_value
+from hyperfusion.viz.whatif.scenarios import (
+    scenario_figure,
+    scenario_inputs_table,
+    scenario_outcome_table,
+    style_inputs_table,
+    style_outcome_table,
+)
+from hyperfusion.viz.whatif.sweep import (
+    MARKER_COLOR,
+    padded_range,
+    rgba,
+    sweep_figure,
+    sweep_values,
+    sweepable_fields,
+)
+
+__all__ = [
+    "MARKER_COLOR",
+    "NO_FLIP",
+    "axis_title",
+    "flip_table",
+    "format_value",
+    "padded_range",
+    "rgba",
+    "scenario_figure",
+    "scenario_inputs_table",
+    "scenario_outcome_table",
+    "sweep_figure",
+    "sweep_values",
+    "style_inputs_table",
+    "style_outcome_table",
+    "sweepable_fields",
+]
