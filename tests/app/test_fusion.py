@@ -14,21 +14,23 @@ from streamlit.testing.v1 import AppTest
 from hyperfusion.modelcard import measured
 from hyperfusion.models.registry import MODEL_NAMES, REGISTRY
 from tests.app.conftest import APP, TIMEOUT, figures, plotly_array
+from tests.metrics_example import example_metrics, model_result
+from tests.tolerances import rounding_atol
+
+# The table is built from Prediction.to_dict(): three probabilities rounded to 4
+# decimals each.
+SUM_ATOL = rounding_atol(4, n_values=3)
 
 FUSION = "pages/4_Fusion_strategies.py"
-METRICS = {
-    "ad": {
-        "hyperfusion": {
-            "mean": {"balanced_accuracy": 0.71},
-            "sd": {"balanced_accuracy": 0.02},
+METRICS = example_metrics(
+    {
+        "ad": {
+            "hyperfusion": model_result({"balanced_accuracy": (0.71, 0.02)}),
+            "image-only": model_result({"balanced_accuracy": (0.58, 0.03)}),
         },
-        "image-only": {
-            "mean": {"balanced_accuracy": 0.58},
-            "sd": {"balanced_accuracy": 0.03},
-        },
-    },
-    "brain-age": {"hyperfusion": {"mean": {"mae": 4.6}, "sd": {"mae": 0.2}}},
-}
+        "brain-age": {"hyperfusion": model_result({"mae": (4.6, 0.2)})},
+    }
+)
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +38,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def fusion(tmp_path_factory) -> Iterator[tuple[AppTest, pytest.MonkeyPatch]]:
     path = tmp_path_factory.mktemp("weights") / "metrics.json"
-    path.write_text(json.dumps(METRICS))
+    METRICS.write(path)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(measured, "METRICS_PATH", path)
         at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
@@ -64,7 +66,7 @@ def test_every_ad_model_predicts_the_current_patient(fusion):
     models = frame(at, "stage", "diagnosis", "CN")
     assert list(models["label"]) == labels  # one row per shipped AD model
     probs = models[["CN", "MCI", "AD"]].to_numpy(float) / 100  # shown in percent
-    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-3)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=SUM_ATOL)
     assert list(models["diagnosis"]) == list(
         np.array(["CN", "MCI", "AD"])[probs.argmax(axis=1)]
     )
@@ -92,20 +94,20 @@ def test_probabilities_read_in_one_fixed_format(fusion):
             kind = config[cls]["type_config"]
             assert kind["format"] == "%.1f%%" and kind["max_value"] == 100
         probs = el.value[["CN", "MCI", "AD"]].to_numpy(float)
-        np.testing.assert_allclose(probs.sum(axis=1), 100, atol=0.1)
+        np.testing.assert_allclose(probs.sum(axis=1), 100, atol=100 * SUM_ATOL)
 
 
 def test_measured_metrics_come_from_metrics_json(fusion):
     at, mp = fusion
-    table = frame(at, "balanced accuracy")
-    shown = dict(zip(table["model"], table["balanced accuracy"], strict=True))
+    table = frame(at, "Balanced accuracy")
+    shown = dict(zip(table["model"], table["Balanced accuracy"], strict=True))
     assert shown == {"HyperFusion": "0.710 ± 0.020", "Image only": "0.580 ± 0.030"}
     assert frame(at, "MAE (years)")["MAE (years)"].tolist() == ["4.60 ± 0.20"]
     mp.setattr(measured, "METRICS_PATH", measured.METRICS_PATH.parent / "none.json")
     at.run()
     assert_clean(at)
     assert any(measured.NO_METRICS in el.value for el in at.info)
-    assert not any("balanced accuracy" in el.value.columns for el in at.dataframe)
+    assert not any("Balanced accuracy" in el.value.columns for el in at.dataframe)
 
 
 def test_missing_modalities_are_predicted_per_model_and_without_image(fusion):

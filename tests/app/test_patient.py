@@ -19,6 +19,7 @@ from tests.app.conftest import (
     number_input,
     probabilities,
 )
+from tests.tolerances import PROB_SUM_ATOL
 
 CLASSES = ["CN", "MCI", "AD"]
 
@@ -28,7 +29,7 @@ def test_the_default_subject_renders_without_errors(app):
     assert app.title[0].value == "Patient"
     assert metric(app, "Brain age").endswith(" y")
     probs = probabilities(app)
-    assert len(probs) == 3 and sum(probs) == pytest.approx(1.0, abs=1e-3)
+    assert len(probs) == 3 and sum(probs) == pytest.approx(1.0, abs=PROB_SUM_ATOL)
     chart = next(f for f in figures(app) if f["data"][0].get("x") == CLASSES)
     assert chart["layout"]["title"]["text"] == PROBABILITY_TITLE  # not a note
     boxes = [*app.success, *app.warning]

@@ -27,6 +27,7 @@ from hyperfusion.train.run import (
     prepare_cohort,
     train_run,
 )
+from tests.tolerances import assert_far, assert_within, network_atol
 from tests.train.tiny_cohort import (
     TINY_AD,
     TINY_BRAIN_AGE,
@@ -221,7 +222,11 @@ def test_prediction_averages_the_logits_of_both_hemispheres():
         x = torch.from_numpy(images.astype(np.float16).astype(np.float32))
         right = model(x[:, :1], None)
         left = model(x[:, 1:], None)
-    np.testing.assert_allclose(out, ((right + left) / 2).numpy(), rtol=1e-5)
+    # predict batches the views its own way: float32 in another order, compared to
+    # the logits' scale (a logit near 0 carries the rounding of larger terms).
+    expected = ((right + left) / 2).numpy()
+    assert_within(out, expected, network_atol(expected), what="averaged logits")
+    assert_far(out, right.numpy(), network_atol(expected), what="one hemisphere only")
 
 
 def test_training_batches_take_the_chosen_hemisphere_per_subject():

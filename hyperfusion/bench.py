@@ -1,0 +1,340 @@
+"""Latency and memory of the shipped models:
+``python -m hyperfusion.bench [--json FILE] [--repeats N] [--sweep-size K]``.
+
+On the shipped HyperFusion ensembles and the first bundled example: model load; per
+task the full forward and the cached-EHR edit (``fuse`` on cached ``encode_image``
+features); ``Engine.predict`` on a new image and on an EHR edit; a what-if sweep, one
+batched ``Engine.sweep`` against one uncached ``predict`` per value; Grad-CAM and
+HiResCAM; ``prepare`` of a new upload and QC of a 1 mm head; peak resident memory.
+Times are medians of ``--repeats`` runs after a warm-up (load, prepare and the
+unbatched sweep, seconds each, run ``repeats // 5`` times);
+ratios divide medians of the same run. Unit tests assert behaviour, never time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hyperfusion.data.ehr_parsing import validate_ehr
+from hyperfusion.data.examples import example_image_bytes, example_record, list_examples
+from hyperfusion.data.nifti_io import load_mri
+from hyperfusion.data.qc import quality_check
+from hyperfusion.data.templates import load_template
+from hyperfusion.engine import Engine, PreparedImage
+from hyperfusion.models.device import autocast_for
+from hyperfusion.tasks import get_task
+
+SCHEMA = "hyperfusion-bench"
+SCHEMA_VERSION = 1
+TASK_NAMES = ("ad", "brain-age")
+MODEL = "hyperfusion"
+SWEEP_FIELD = "AGE"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What to run. ``repeats`` timed runs per stage (after one warm-up), a sweep of
+    ``sweep_size`` values, on ``device`` (``None``: CUDA when available)."""
+
+    repeats: int = 20
+    sweep_size: int = 64
+    device: str | None = None
+
+    @property
+    def heavy_repeats(self) -> int:
+        """Runs of the stages that take seconds each."""
+        return max(1, self.repeats // 5)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One stage's wall-clock times (ms) over ``runs`` runs."""
+
+    median_ms: float
+    min_ms: float
+    max_ms: float
+    runs: int
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """``value = timings[slow].median_ms / timings[fast].median_ms``."""
+
+    value: float
+    slow: str
+    fast: str
+
+
+@dataclass
+class BenchResult:
+    """Everything one run measured; ``to_json()`` is what ``--json`` writes."""
+
+    machine: dict[str, Any]
+    config: BenchConfig
+    timings: dict[str, Timing] = field(default_factory=dict)
+    ratios: dict[str, Ratio] = field(default_factory=dict)
+    peak_rss_mib: float = 0.0
+    # Blocks of other runs (a Chromium run of the app, ``--browser``, belongs here).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "version": SCHEMA_VERSION,
+            "machine": self.machine,
+            "config": dataclasses.asdict(self.config),
+            "timings_ms": {k: dataclasses.asdict(v) for k, v in self.timings.items()},
+            "ratios": {k: dataclasses.asdict(v) for k, v in self.ratios.items()},
+            "memory": {"peak_rss_mib": self.peak_rss_mib},
+            **self.extra,
+        }
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What every stage works on."""
+
+    engine: Engine
+    image_bytes: bytes
+    image: PreparedImage
+    record: dict[str, Any]
+    config: BenchConfig
+
+
+def time_runs(fn: Callable[[], object], runs: int, warmup: int = 1) -> Timing:
+    """Median, min and max of ``runs`` calls of ``fn`` after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return Timing(statistics.median(times), min(times), max(times), runs)
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (``VmHWM``; ``ru_maxrss`` elsewhere)."""
+    try:
+        with open("/proc/self/status") as status:
+            line = next(s for s in status if s.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+    except (OSError, StopIteration):
+        import resource  # not on Windows
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 1024**2 if sys.platform == "darwin" else peak / 1024
+
+
+def machine_info(engine: Engine) -> dict[str, Any]:
+    """Device, CPU model, core and thread counts, library versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(s for s in info if s.startswith("model name")).split(":")[1]
+    except (OSError, StopIteration):
+        pass
+    return {
+        "device": engine.device_label,
+        "cpu": cpu.strip(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _fresh(image: PreparedImage) -> Callable[[], PreparedImage]:
+    """New cache keys for the same image: each call misses the feature cache."""
+    count = itertools.count()
+    return lambda: dataclasses.replace(image, key=f"{image.key}-bench{next(count)}")
+
+
+def _load(device: str | None) -> Engine:
+    """A new engine with both tasks' shipped ensembles loaded."""
+    engine = Engine(device=device)
+    for task in TASK_NAMES:
+        engine.checkpoints(task, MODEL)
+    return engine
+
+
+def _bench_inputs(setup: _Setup) -> dict[str, Timing]:
+    """A new upload (``prepare``: load, QC, resampling); QC alone on a 1 mm head."""
+    head = load_mri(load_template(1))
+    prepare = lambda: setup.engine.prepare(setup.image_bytes)  # noqa: E731
+    return {
+        "prepare": time_runs(prepare, setup.config.heavy_repeats),
+        "qc.1mm_head": time_runs(lambda: quality_check(head), setup.config.repeats),
+    }
+
+
+def _bench_task(setup: _Setup, task_name: str) -> dict[str, Timing]:
+    """The ensemble's full forward, and ``fuse`` alone on cached image features."""
+    engine, task = setup.engine, get_task(task_name)
+    device = engine.device
+    x = torch.from_numpy(setup.image.views[task.name][:, None].copy()).to(device)
+    record = validate_ehr(setup.record, require=False)
+    models, tabs = [], []
+    for ckpt in engine.checkpoints(task.name, MODEL):
+        tab = torch.from_numpy(task.tabular(ckpt.preprocessor, [record])).float()
+        models.append(ckpt.model)
+        tabs.append(tab.to(device).expand(x.shape[0], -1))
+    with torch.no_grad(), autocast_for(device):
+        feats = [m.encode_image(x) for m in models]
+
+    def forward() -> None:
+        with torch.no_grad(), autocast_for(device):
+            for model, tab in zip(models, tabs, strict=True):
+                model(x, tab)
+
+    def edit() -> None:
+        with torch.no_grad(), autocast_for(device):
+            for model, tab, f in zip(models, tabs, feats, strict=True):
+                model.fuse(f, tab)
+
+    runs = setup.config.repeats
+    return {
+        f"{task.name}.forward": time_runs(forward, runs),
+        f"{task.name}.edit": time_runs(edit, runs),
+    }
+
+
+def _bench_predict(setup: _Setup) -> dict[str, Timing]:
+    """``predict`` on an uncached image, and on a new EHR (the age walks over
+    60..79 years) for the cached one."""
+    engine, image, record = setup.engine, setup.image, setup.record
+    fresh, count = _fresh(image), itertools.count()
+
+    def edit() -> dict[str, Any]:
+        return {**record, SWEEP_FIELD: 60 + next(count) % 20}
+
+    engine.predict(image, record)  # caches the image features
+    runs = setup.config.repeats
+    new = time_runs(lambda: engine.predict(fresh(), record), runs)
+    edited = time_runs(lambda: engine.predict(image, edit()), runs)
+    return {"predict.new_image": new, "predict.edit": edited}
+
+
+def _bench_sweep(setup: _Setup) -> dict[str, Timing]:
+    """``sweep_size`` values of one field: one batched sweep on cached features
+    against one full ``predict`` per value on an uncached image."""
+    engine, image, record = setup.engine, setup.image, setup.record
+    k = setup.config.sweep_size
+    values = [40 + 60 * i // max(1, k - 1) for i in range(k)]  # ages 40..100
+    fresh = _fresh(image)
+
+    def separately() -> None:
+        for value in values:
+            engine.predict(fresh(), {**record, SWEEP_FIELD: value})
+
+    batched = time_runs(
+        lambda: engine.sweep(image, record, SWEEP_FIELD, values), setup.config.repeats
+    )
+    # Warm-up: one uncached predict (not a whole unbatched sweep).
+    engine.predict(fresh(), record)
+    full = time_runs(separately, setup.config.heavy_repeats, warmup=0)
+    return {"sweep.batched": batched, "sweep.full_forwards": full}
+
+
+def _bench_cams(setup: _Setup) -> dict[str, Timing]:
+    """Grad-CAM and HiResCAM for the AD class and for brain age (whole ensemble)."""
+    engine, image, record = setup.engine, setup.image, setup.record
+    return {
+        f"{m}.{t.lower()}": time_runs(
+            lambda m=m, t=t: engine.gradcam(image, record, t, method=m),
+            setup.config.repeats,
+        )
+        for m in ("gradcam", "hirescam")
+        for t in ("AD", "brain-age")
+    }
+
+
+RATIOS = {
+    "ad.edit_speedup": ("ad.forward", "ad.edit"),
+    "brain-age.edit_speedup": ("brain-age.forward", "brain-age.edit"),
+    "predict.edit_speedup": ("predict.new_image", "predict.edit"),
+    "sweep.speedup": ("sweep.full_forwards", "sweep.batched"),
+}
+
+
+def run(config: BenchConfig) -> BenchResult:
+    """Load the shipped models once (timed as ``load.first``), then every stage."""
+    start = time.perf_counter()
+    engine = _load(config.device)
+    first_ms = (time.perf_counter() - start) * 1000
+    ptid = list_examples()["PTID"].iloc[0]
+    data, record = example_image_bytes(ptid), dict(example_record(ptid))
+    setup = _Setup(engine, data, engine.prepare(data), record, config)
+    result = BenchResult(machine=machine_info(engine), config=config)
+    result.timings["load.first"] = Timing(first_ms, first_ms, first_ms, 1)
+    load = time_runs(lambda: _load(config.device), config.heavy_repeats)
+    result.timings["load"] = load
+    for task in TASK_NAMES:
+        result.timings.update(_bench_task(setup, task))
+    result.timings.update(_bench_inputs(setup))
+    for stage in (_bench_predict, _bench_sweep, _bench_cams):
+        result.timings.update(stage(setup))
+    for name, (slow, fast) in RATIOS.items():
+        value = result.timings[slow].median_ms / result.timings[fast].median_ms
+        result.ratios[name] = Ratio(value, slow, fast)
+    result.peak_rss_mib = peak_rss_mib()
+    return result
+
+
+def format_table(result: BenchResult) -> str:
+    """The readable report printed to stdout."""
+    m = result.machine
+    lines = [
+        f"{m['device']} | {m['cpu']} | {m['torch_threads']} torch threads | "
+        f"torch {m['torch']}",
+        f"{'stage':<22}{'median ms':>12}{'min ms':>11}{'max ms':>11}{'runs':>6}",
+    ]
+    for name, t in result.timings.items():
+        lines.append(
+            f"{name:<22}{t.median_ms:>12.2f}{t.min_ms:>11.2f}{t.max_ms:>11.2f}"
+            f"{t.runs:>6}"
+        )
+    for name, r in result.ratios.items():
+        lines.append(f"{name:<22}{r.value:>11.1f}x  ({r.slow} / {r.fast})")
+    lines.append(f"{'peak RSS':<22}{result.peak_rss_mib:>8.0f} MiB")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m hyperfusion.bench``; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m hyperfusion.bench")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--repeats", type=int, default=20, help="timed runs (20)")
+    parser.add_argument("--sweep-size", type=int, default=64, help="values (64)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default=None)
+    # A Chromium run of the app (``--browser``) will add its flag here and its
+    # block to ``BenchResult.extra``.
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.sweep_size < 1:
+        parser.error("--repeats and --sweep-size must be at least 1")
+    config = BenchConfig(args.repeats, args.sweep_size, args.device)
+    result = run(config)
+    print(format_table(result))
+    if args.json is not None:
+        args.json.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
