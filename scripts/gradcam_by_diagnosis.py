@@ -17,7 +17,7 @@ import torch
 
 from hyperfusion.config import AD_CLASSES
 from hyperfusion.data.datasets import cohort_arrays, truth_arrays
-from hyperfusion.evaluate import gradcam_localisation, part_with_truth
+from hyperfusion.evaluate.localisation import gradcam_localisation, part_with_truth
 from hyperfusion.models.checkpoint import load_checkpoint
 from hyperfusion.train.run import prepare_cohort
 
@@ -59,11 +59,11 @@ def main() -> None:
                     ckpt.model, data, only, device, method=method
                 )
                 row = {"seed": seed, "dx": AD_CLASSES[cls], "method": method}
-                row |= {"ratio": res["ratio"], "n": res["n"], "n_class": n_class}
+                row |= {"ratio": res.ratio, "n": res.n, "n_class": n_class}
                 results.append(row)
                 print(
-                    f"seed {seed} {row['dx']:>3} {method:8}: {res['ratio']:.2f}x "
-                    f"chance ({res['n']} of {n_class} subjects with a non-empty map)",
+                    f"seed {seed} {row['dx']:>3} {method:8}: {res.ratio:.2f}x "
+                    f"chance ({res.n} of {n_class} subjects with a non-empty map)",
                     flush=True,
                 )
     if args.out:

@@ -27,7 +27,7 @@ from experiment_pool import add_run_options, cache_dir, job_base, run_jobs
 
 from hyperfusion.config import NET_CONFIGS
 from hyperfusion.data.datasets import cohort_arrays, truth_arrays
-from hyperfusion.evaluate import gradcam_localisation, part_with_truth
+from hyperfusion.evaluate.localisation import gradcam_localisation, part_with_truth
 from hyperfusion.models.checkpoint import load_checkpoint
 from hyperfusion.train.run import (
     RunSpec,
@@ -121,7 +121,7 @@ def run_one(job: dict) -> dict:
                 try:
                     out[key][layer] = gradcam_localisation(
                         ckpt.model, data, truth, device, layer=layer, method=method
-                    )
+                    ).to_json()
                 except AssertionError:  # captum: the forward never calls this module
                     continue
     return out

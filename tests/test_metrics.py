@@ -17,6 +17,8 @@ from hyperfusion.metrics import (
     mae,
     r2_score,
     regression_metrics,
+    reliability_bins,
+    softmax,
 )
 
 # Six subjects, three classes.
@@ -89,6 +91,35 @@ def test_ece_is_zero_for_a_calibrated_bin():
     # Four predictions at confidence 0.75 of which three are right.
     probs = np.array([[0.75, 0.25]] * 4)
     assert expected_calibration_error(np.array([0, 0, 0, 1]), probs) == 0.0
+
+
+def test_reliability_bins_by_hand():
+    # The four subjects of test_ece_by_hand: bins 7, 8 and 13 of 15.
+    probs = np.array(
+        [[0.9, 0.05, 0.05], [0.9, 0.1, 0.0], [0.2, 0.6, 0.2], [0.25, 0.25, 0.5]]
+    )
+    bins = reliability_bins(np.array([0, 1, 1, 2]), probs)
+    assert [b["count"] for b in bins] == [1, 1, 2]
+    assert [b["accuracy"] for b in bins] == [1.0, 1.0, 0.5]
+    assert [b["confidence"] for b in bins] == pytest.approx([0.5, 0.6, 0.9])
+    assert (bins[0]["lower"], bins[0]["upper"]) == pytest.approx((7 / 15, 8 / 15))
+    assert bins[2]["lower"] < 0.9 <= bins[2]["upper"]
+
+
+def test_reliability_bins_weighted_gap_is_the_ece(rng):
+    # An identity, not a reimplementation: the count-weighted mean distance of the
+    # bins from the diagonal is the ECE, for any predictions and bin count.
+    logits = rng.normal(scale=2.0, size=(500, 3))
+    y = rng.integers(0, 3, size=500)
+    probs = softmax(logits)
+    for n_bins in (1, 5, 15, 40):
+        bins = reliability_bins(y, probs, n_bins)
+        assert sum(b["count"] for b in bins) == len(y)
+        gap = sum(b["count"] * abs(b["accuracy"] - b["confidence"]) for b in bins)
+        assert gap / len(y) == pytest.approx(
+            expected_calibration_error(y, probs, n_bins), abs=1e-12
+        )
+        assert all(b["lower"] < b["confidence"] <= b["upper"] for b in bins)
 
 
 def test_classification_metrics_from_logits():

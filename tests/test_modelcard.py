@@ -1,4 +1,5 @@
-"""The model card's data: metrics.json read defensively, cohort, training, contract."""
+"""The model card's data: metrics.json read through the schema, cohort, training,
+contract."""
 
 from __future__ import annotations
 
@@ -12,38 +13,42 @@ from torch import nn
 from hyperfusion.config import AD_DEMO, BRAIN_AGE_DEMO
 from hyperfusion.data import qc
 from hyperfusion.errors import WeightsError
+from hyperfusion.evaluate.schema import Check, Cohort
 from hyperfusion.modelcard import card, compare, measured
 from hyperfusion.models.registry import MODEL_NAMES
+from tests.metrics_example import cam_summary, example_metrics, model_result
 
 CM = [[40, 8, 2], [6, 50, 9], [1, 4, 15]]
-METRICS = {
-    "cohort": {
-        "description": "synthetic, seed 0",
-        "splits": {
-            "train": {"CN": 350, "MCI": 480, "AD": 170},
-            "test": {"CN": 70, "MCI": 96, "AD": 34},
+METRICS = example_metrics(
+    {
+        "ad": {
+            "film": model_result(
+                {"balanced_accuracy": (0.68, 0.02), "macro_f1": (0.65, 0.01)},
+                confusion=CM,
+            ),
+            "hyperfusion": model_result(
+                {"balanced_accuracy": (0.71, 0.015), "ece": (0.05, 0.004)},
+                n_seeds=2,
+                reliability=[(0.5, 0.45, 10), (0.9, 0.86, 30)],
+                cams=cam_summary(1.04, 3.8),
+            ),
+            "my-new-net": model_result({"balanced_accuracy": (0.5, 0.1)}, 1),
+        },
+        "brain-age": {
+            "image-only": model_result({"mae": (5.1, 0.3), "bias_slope": (-0.2, 0.1)})
         },
     },
-    "ad": {
-        "film": {
-            "mean": {"balanced_accuracy": 0.68, "macro_f1": 0.65},
-            "sd": {"balanced_accuracy": 0.02},
-            "n_seeds": 3,
-            "confusion_matrix": CM,
-        },
-        "hyperfusion": {
-            "balanced_accuracy": {"mean": 0.71, "std": 0.015},
-            "ece": 0.05,
-            "reliability": [
-                {"confidence": 0.5, "accuracy": 0.45, "count": 10},
-                {"confidence": 0.7, "accuracy": 0.72, "count": 0},
-                {"confidence": 0.9, "accuracy": 0.86, "count": 30},
-            ],
-        },
-        "my-new-net": {"mean": {"balanced_accuracy": 0.5}},
+    cohorts={
+        "ad": Cohort(description="SYNTHETIC cohort (seed 1)", n_test=300),
+        "brain-age": Cohort(description="SYNTHETIC ageing cohort", n_test=200),
     },
-    "brain_age": {"hyperfusion": {"mean": {"mae": 4.6, "bias": -0.2}}},
-}
+    acceptance=[
+        Check("AD: +5 points", 6.5, "points", True),
+        Check(
+            "Brain age: HyperFusion MAE < image-only MAE", 1.25, "years better", False
+        ),
+    ],
+)
 
 
 # metrics.json ----------------------------------------------------------------------
@@ -59,7 +64,7 @@ def test_missing_metrics_file_means_no_trained_weights(tmp_path, monkeypatch):
 
 def test_metrics_file_round_trips(tmp_path):
     path = tmp_path / "metrics.json"
-    path.write_text(json.dumps(METRICS))
+    METRICS.write(path)
     assert measured.load_metrics(path) == METRICS
 
 
@@ -71,27 +76,18 @@ def test_unreadable_metrics_file_raises_a_weights_error(tmp_path, text):
         measured.load_metrics(path)
 
 
-def test_task_blocks_accept_spelling_variants_and_a_models_level():
-    assert set(measured.task_metrics(METRICS, "brain-age")) == {"hyperfusion"}
-    nested = {"ad": {"models": {"daft": {"mean": {}}}, "note": "x"}}
-    assert list(measured.task_metrics(nested, "ad")) == ["daft"]
-    assert measured.task_metrics(None, "ad") == {}
-    assert measured.task_metrics({"ad": "garbage"}, "ad") == {}
-
-
-def test_metric_values_read_every_layout_and_alias():
-    ad = METRICS["ad"]
-    assert measured.metric_value(ad["film"], "balanced_accuracy") == (0.68, 0.02)
-    assert measured.metric_value(ad["film"], "macro_f1") == (0.65, None)
-    assert measured.metric_value(ad["hyperfusion"], "balanced_accuracy") == (
-        0.71,
-        0.015,
-    )
-    assert measured.metric_value(ad["hyperfusion"], "ece") == (0.05, None)
-    brain = METRICS["brain_age"]["hyperfusion"]
-    assert measured.metric_value(brain, "bias_slope") == (-0.2, None)
-    assert measured.metric_value({"mae": "n/a", "r2": True}, "mae") == (None, None)
-    assert measured.metric_value({"mae": float("nan")}, "mae") == (None, None)
+def test_a_misspelt_key_is_refused_not_read_as_not_measured(tmp_path):
+    # Regression: six spellings per key were accepted, and a seventh silently
+    # showed "—" as if nothing had been measured.
+    data = METRICS.to_json()
+    ece = data["models"]["ad"]["hyperfusion"]["aggregate"]["ece"]
+    ece["std"] = ece.pop("sd")
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(
+        WeightsError, match=r"hyperfusion\.aggregate\.ece\.sd is missing"
+    ):
+        measured.load_metrics(path)
 
 
 def test_metrics_table_follows_the_registry_order_and_keeps_unknown_models():
@@ -100,12 +96,24 @@ def test_metrics_table_follows_the_registry_order_and_keeps_unknown_models():
     assert list(table["label"]) == ["HyperFusion", "FiLM", "my-new-net"]
     film = table.set_index("model").loc["film"]
     assert film["balanced_accuracy"] == 0.68 and film["n_seeds"] == 3
-    assert np.isnan(film["macro_auc"]) and np.isnan(film["macro_f1_sd"])
+    assert np.isnan(film["macro_auc"]) and film["macro_f1_sd"] == 0.01
     text = measured.format_metrics_table(table, "ad").set_index("model")
-    assert text.loc["HyperFusion", "balanced accuracy"] == "0.710 ± 0.015"
-    assert text.loc["FiLM", "macro F1"] == "0.650"
-    assert text.loc["FiLM", "macro AUROC"] == "—"
-    assert text.loc["FiLM", "seeds"] == "3" and text.loc["HyperFusion", "seeds"] == "—"
+    assert text.loc["HyperFusion", "Balanced accuracy"] == "0.710 ± 0.015"
+    assert text.loc["FiLM", "Macro F1"] == "0.650 ± 0.010"
+    assert text.loc["FiLM", "Macro AUC"] == "—"
+    assert text.loc["FiLM", "seeds"] == "3" and text.loc["HyperFusion", "seeds"] == "2"
+    brain = measured.format_metrics_table(
+        measured.metrics_table(METRICS, "brain-age"), "brain-age"
+    )
+    assert brain.loc[0, "MAE (years)"] == "5.10 ± 0.30"  # the task's two decimals
+    assert list(brain.columns) == [
+        "model",
+        "seeds",
+        "MAE (years)",
+        "R²",
+        "Bias slope",
+        "Bias corr.",
+    ]
 
 
 def test_metrics_table_is_empty_but_shaped_without_metrics():
@@ -113,95 +121,48 @@ def test_metrics_table_is_empty_but_shaped_without_metrics():
     assert table.empty and {"mae", "mae_sd", "r2"} <= set(table.columns)
 
 
-def test_confusion_matrix_is_found_pooled_or_refused():
+def test_confusion_matrix_is_pooled_over_seeds_or_absent():
     matrix, classes = measured.confusion_matrix(METRICS, "film")
-    np.testing.assert_array_equal(matrix, CM)
+    np.testing.assert_array_equal(matrix, 3 * np.array(CM))  # three seeds
     assert classes == ("CN", "MCI", "AD")
     assert measured.confusion_matrix(METRICS, "hyperfusion") is None
-    labelled = {
-        "ad": {"x": {"confusion": {"labels": ["a", "b"], "matrix": [[1, 2], [3, 4]]}}}
-    }
-    assert measured.confusion_matrix(labelled, "x")[1] == ("a", "b")
-    per_seed = {
-        "ad": {"x": {"seeds": [{"confusion_matrix": CM}, {"confusion_matrix": CM}]}}
-    }
-    np.testing.assert_array_equal(
-        measured.confusion_matrix(per_seed, "x")[0], 2 * np.array(CM)
+    assert measured.confusion_matrix(METRICS, "daft") is None  # not evaluated
+    assert measured.confusion_matrix(None, "film") is None
+    square = example_metrics(
+        {"ad": {"x": model_result({}, confusion=[[1, 2], [3, 4]])}}
     )
-    nested = {"ad": {"x": {"ensemble": {"confusion_matrix": CM}}}}
-    assert measured.confusion_matrix(nested, "x") is not None
-    for bad in ([[1, 2], [3, 4]], [[1, 2, "x"]] * 3, "oops", [[1, 2, None]] * 3):
-        assert (
-            measured.confusion_matrix({"ad": {"x": {"confusion_matrix": bad}}}, "x")
-            is None
-        )
+    assert measured.confusion_matrix(square, "x") is None  # not three classes
 
 
-def test_reliability_bins_accept_lists_or_columns_and_drop_empty_bins():
+def test_reliability_bins_come_from_the_pooled_seeds():
     bins = measured.reliability_bins(METRICS, "hyperfusion")
     assert list(bins.columns) == ["confidence", "accuracy", "count"]
-    assert list(bins["confidence"]) == [0.5, 0.9]  # the empty 0.7 bin is dropped
-    columns = {
-        "calibration": {"mean_predicted": [0.2, 0.8], "fraction_positive": [0.1, 0.9]}
-    }
-    bins = measured.reliability_bins({"ad": {"x": columns}}, "x")
-    assert list(bins["accuracy"]) == [0.1, 0.9] and "count" not in bins
+    assert list(bins["confidence"]) == [0.5, 0.9]
+    assert list(bins["count"]) == [10, 30]
     assert measured.reliability_bins(METRICS, "film") is None
-    odd = {"ad": {"x": {"reliability": [{"p": 0.3}]}}}
-    assert measured.reliability_bins(odd, "x") is None
+    assert measured.reliability_bins(None, "film") is None
     curves = measured.reliability_curves(METRICS, ["film", "hyperfusion"])
     assert list(curves) == ["HyperFusion"]  # labelled; FiLM recorded no bins
 
 
-EVALUATED = {
-    "label": "SYNTHETIC data: metrics on the held-out synthetic test split.",
-    "cohorts": {
-        "ad": {"description": "SYNTHETIC cohort (seed 1)", "n_test": 300},
-        "brain-age": {"description": "SYNTHETIC ageing cohort", "n_test": 200},
-    },
-    "models": {
-        "ad": {
-            "hyperfusion": {
-                "seeds": {
-                    "0": {"seed": 0, "test": {"confusion_matrix": CM, "n": 65}},
-                    "1": {"seed": 1, "test": {"confusion_matrix": CM, "n": 65}},
-                },
-                "aggregate": {
-                    "balanced_accuracy": {"mean": 0.7, "sd": 0.01, "n": 2},
-                    "ece": {"mean": 0.04, "sd": 0.005, "n": 2},
-                },
-            }
-        },
-        "brain-age": {
-            "image-only": {"aggregate": {"mae": {"mean": 5.1, "sd": 0.3, "n": 3}}}
-        },
-    },
-    "acceptance": [
-        {"target": "AD: +5 points", "value": 6.5, "unit": "points", "passed": True},
-        {"target": "Brain age", "value": None, "passed": False},
-        "garbage",
-    ],
-}
+def test_localisation_of_both_maps_is_read():
+    assert measured.gradcam_localisation(METRICS) == 1.04
+    assert measured.gradcam_localisation(METRICS, "hirescam") == 3.8
+    assert measured.gradcam_localisation(example_metrics({})) is None
+    assert measured.gradcam_localisation(None) is None
 
 
-def test_the_evaluation_layout_is_read():
-    ad = measured.metrics_table(EVALUATED, "ad").set_index("model")
-    assert ad.loc["hyperfusion", "balanced_accuracy"] == 0.7
-    assert ad.loc["hyperfusion", "ece_sd"] == 0.005
-    assert ad.loc["hyperfusion", "n_seeds"] == 2  # counted from the seeds
-    brain = measured.metrics_table(EVALUATED, "brain-age")
-    assert brain.loc[0, "mae"] == 5.1 and brain.loc[0, "label"] == "Image only"
-    pooled, _ = measured.confusion_matrix(EVALUATED, "hyperfusion")
-    np.testing.assert_array_equal(pooled, 2 * np.array(CM))  # summed over seeds
-    cohort = card.cohort_table(EVALUATED).set_index("item")
-    assert card.cohort_note(EVALUATED).startswith("SYNTHETIC data")
-    assert cohort.loc["Test subjects", "CN / MCI / AD models"] == "300"
-    assert cohort.loc["Cohort", "Brain-age models"] == "SYNTHETIC ageing cohort"
+def test_the_evaluation_cohorts_are_read():
+    cohort = card.cohort_table(METRICS).set_index("item")
+    assert card.cohort_note(METRICS).startswith("SYNTHETIC data")
+    assert card.cohort_note(None) is None
+    assert cohort.loc["Test subjects", "CN / MCI / AD diagnosis"] == "300"
+    assert cohort.loc["Cohort", "Brain age"] == "SYNTHETIC ageing cohort"
 
 
 def test_acceptance_checks_are_listed_with_units():
-    table = measured.acceptance_table(EVALUATED)
-    assert list(table["value"]) == ["6.5 points", "—"]
+    table = measured.acceptance_table(METRICS)
+    assert list(table["value"]) == ["6.5 points", "1.25 years better"]
     assert list(table["passed"]) == [True, False]
     assert measured.acceptance_table(None).empty
 
@@ -209,24 +170,17 @@ def test_acceptance_checks_are_listed_with_units():
 # Cohort and training ---------------------------------------------------------------
 
 
-def test_class_counts_sum_the_splits_or_take_the_whole_cohort():
-    assert card.class_counts(METRICS) == {"CN": 420.0, "MCI": 576.0, "AD": 204.0}
-    whole = {"cohort": {"classes": {"CN": 5, "MCI": 6, "AD": 7}, "splits": METRICS}}
-    assert card.class_counts(whole) == {"CN": 5.0, "MCI": 6.0, "AD": 7.0}
-    ad_card = {"task": "ad", "trained_on": {"dx_counts": {"CN": 1, "MCI": 2, "AD": 3}}}
-    assert card.class_counts(None, [ad_card]) == {"CN": 1.0, "MCI": 2.0, "AD": 3.0}
-    assert card.class_counts(None, [{"task": "ad", "trained_on": {}}]) is None
-
-
-def test_class_counts_fall_back_to_the_cohort_on_disk(tmp_path):
+def test_class_counts_come_from_the_cohort_on_disk(tmp_path):
     folder = tmp_path / "ad-cohort"
     folder.mkdir()
     (folder / "ehr.csv").write_text("PTID,DX\nA,CN\nB,MCI\nC,MCI\nD,AD\n")
     ad_card = {"task": "ad", "trained_on": {"cohort": "ad-cohort", "n_train": 3}}
-    counts = card.class_counts(None, [ad_card], cohorts_dir=tmp_path)
-    assert counts == {"CN": 1.0, "MCI": 2.0, "AD": 1.0}
+    brain = {"task": "brain-age", "trained_on": {"cohort": "ad-cohort"}}
+    counts = card.class_counts([brain, ad_card], cohorts_dir=tmp_path)
+    assert counts == {"CN": 1.0, "MCI": 2.0, "AD": 1.0}  # the classification's
     gone = {"task": "ad", "trained_on": {"cohort": "elsewhere"}}
-    assert card.class_counts(None, [gone], cohorts_dir=tmp_path) is None
+    assert card.class_counts([gone], cohorts_dir=tmp_path) is None
+    assert card.class_counts([brain], cohorts_dir=tmp_path) is None
     assert sum(card.design_class_fractions().values()) == pytest.approx(1.0)
 
 
@@ -241,14 +195,16 @@ def test_cohort_table_labels_rows_in_words_without_duplicates():
                 "n_train": 1000,
                 "n_val": 350,  # the same number as another item: kept
                 "test_ptids_sha256": "ab" * 32,
+                "splits": {"train": {"CN": 350, "MCI": 480, "AD": 170}},
             },
         },
         {"task": "ad", "trained": True, "trained_on": {"n_train": 999}},  # 2nd seed
         {"task": "brain-age", "trained": True, "trained_on": {"ages": [20, 90]}},
     ]
-    table = card.cohort_table(METRICS, cards).set_index("item")
-    assert list(table.columns) == ["CN / MCI / AD models", "Brain-age models"]
-    ad, brain = table["CN / MCI / AD models"], table["Brain-age models"]
+    recorded = example_metrics({}, {"ad": Cohort(description="synthetic, seed 0")})
+    table = card.cohort_table(recorded, cards).set_index("item")
+    assert list(table.columns) == ["CN / MCI / AD diagnosis", "Brain age"]
+    ad, brain = table["CN / MCI / AD diagnosis"], table["Brain age"]
     assert ad["Cohort"] == "synthetic, seed 0"
     assert ad["Splits / train / CN"] == "350" and ad["Validation subjects"] == "350"
     assert ad["Training subjects"] == "1000" and brain["Ages"] == "20, 90"
@@ -274,7 +230,7 @@ def test_untrained_placeholders_record_no_cohort():
         "trained_on": {"description": "ageing", "synthetic": True, "n_test": 5},
     }
     table = card.cohort_table(None, [untrained, trained])
-    assert list(table.columns) == ["item", "Brain-age models"]
+    assert list(table.columns) == ["item", "Brain age"]
     assert dict(table.values) == {
         "Cohort": "ageing",
         "Synthetic data": "yes",
@@ -290,7 +246,7 @@ def test_the_untrained_notice_fits_none_some_or_all_untrained():
         [("ad", "film"), ("ad", "daft"), ("brain-age", "hyperfusion")], 12
     )
     assert some.startswith("Some models still run on untrained placeholder weights")
-    assert some.endswith("CN / MCI / AD: FiLM, DAFT; brain age: HyperFusion.")
+    assert some.endswith("CN / MCI / AD diagnosis: FiLM, DAFT; Brain age: HyperFusion.")
     assert "no trained checkpoints" not in some
 
 
@@ -311,7 +267,7 @@ def trained_card(seed: int, epochs_run: int) -> dict:
 
 
 def test_training_table_reads_settings_from_the_cards():
-    old = {"trained": False, "seed": 0, "trained_on": {"train_config": {"epochs": 5}}}
+    old = {"trained": False, "seed": 0, "training": {"train_config": {"epochs": 5}}}
     table = card.training_table(
         {
             "FiLM (ad)": [trained_card(0, 12), trained_card(1, 15)],
@@ -335,7 +291,7 @@ def test_training_table_reads_settings_from_the_cards():
 
 
 def test_training_table_keeps_unknown_settings_when_none_is_curated():
-    odd = {"seed": 0, "settings": {"optimiser": "sgd"}}
+    odd = {"seed": 0, "training": {"optimiser": "sgd"}}
     table = card.training_table({"X": [odd]})
     assert table.loc[0, "optimiser"] == "sgd"
 

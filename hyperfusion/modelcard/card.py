@@ -10,14 +10,15 @@ from typing import Any
 
 import pandas as pd
 
-from hyperfusion.config import AD_CLASSES, MRI_LIMITS, Grid
+from hyperfusion.config import MRI_LIMITS, Grid
 from hyperfusion.data import qc
-from hyperfusion.modelcard.measured import finite_number, model_label
+from hyperfusion.evaluate.schema import Metrics
+from hyperfusion.modelcard.measured import model_label
 from hyperfusion.models.checkpoint import WEIGHTS_DIR
 from hyperfusion.synth.config import AD_MODEL
+from hyperfusion.tasks import AD, TASKS
 
 COHORTS_DIR = WEIGHTS_DIR.parent / "cohorts"
-_SPLITS = ("train", "training", "val", "valid", "validation", "test")
 _HIDDEN_KEYS = ("sha256", "path")  # card / cohort items too long or private to show
 
 
@@ -42,10 +43,6 @@ def _shown(items: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in items if not any(h in k for h in _HIDDEN_KEYS)]
 
 
-TASK_TITLES: dict[str, str] = {
-    "ad": "CN / MCI / AD models",
-    "brain-age": "Brain-age models",
-}
 # Cohort keys as training and evaluation record them (flattened, ``_`` as spaces),
 # in words and in the order shown.
 COHORT_ITEMS: dict[str, str] = {
@@ -78,19 +75,23 @@ def _cohort_rows(info: object) -> dict[str, str]:
     return rows
 
 
+def _task_title(name: str) -> str:
+    task = TASKS.get(name)
+    return task.title if task else name
+
+
 def cohort_table(
-    metrics: Mapping[str, Any] | None, cards: Sequence[Mapping[str, Any]] = ()
+    metrics: Metrics | None, cards: Sequence[Mapping[str, Any]] = ()
 ) -> pd.DataFrame:
     """What the shipped models were trained on, in words: an ``item`` column
     (``"Training subjects"``...) and one column per task with a recorded cohort
-    (:data:`TASK_TITLES`; ``"—"`` where a task lacks an item).
+    (the task's title; ``"—"`` where a task lacks an item).
 
-    Sources, first wins per item: ``metrics.json``'s ``cohorts`` per task (and a
-    legacy top-level ``cohort``, taken as the AD cohort), then the ``trained_on``
-    of the first *trained* card per task. Untrained placeholders record no cohort,
-    so the table is empty (no rows) until a model has been trained.
+    Sources, first wins per item: ``metrics.json``'s ``cohorts``, then the
+    ``trained_on`` of the first *trained* card per task. Untrained placeholders
+    record no cohort, so the table is empty (no rows) until a model has been
+    trained.
     """
-    metrics = metrics or {}
     per_task: dict[str, dict[str, str]] = {}
 
     def add(task: str, info: object) -> None:
@@ -99,10 +100,8 @@ def cohort_table(
             if item == _COHORT or value != found.get(_COHORT):  # no repeated text
                 found.setdefault(item, value)
 
-    add("ad", metrics.get("cohort"))
-    recorded = metrics.get("cohorts")
-    for task, info in (recorded if isinstance(recorded, Mapping) else {}).items():
-        add(str(task), info)
+    for task, cohort in ({} if metrics is None else metrics.cohorts).items():
+        add(task, cohort.to_json())
     seen: set[str] = set()
     for card in cards:
         task = str(card.get("task", ""))
@@ -116,18 +115,13 @@ def cohort_table(
     items = [i for i in known if i in items] + [i for i in items if i not in known]
     table = {"item": items}
     for task, rows in per_task.items():
-        table[TASK_TITLES.get(task, task)] = [rows.get(i, "—") for i in items]
+        table[_task_title(task)] = [rows.get(i, "—") for i in items]
     return pd.DataFrame(table)
 
 
-def cohort_note(metrics: Mapping[str, Any] | None) -> str | None:
-    """The note ``metrics.json`` carries about its data (its ``label``), if any.
-
-    >>> cohort_note({"label": "SYNTHETIC data"}), cohort_note(None)
-    ('SYNTHETIC data', None)
-    """
-    label = (metrics or {}).get("label")
-    return label if isinstance(label, str) else None
+def cohort_note(metrics: Metrics | None) -> str | None:
+    """The note ``metrics.json`` carries about its data (its ``label``), if any."""
+    return None if metrics is None else metrics.label
 
 
 def untrained_notice(untrained: Sequence[tuple[str, str]], n_models: int) -> str | None:
@@ -145,7 +139,7 @@ def untrained_notice(untrained: Sequence[tuple[str, str]], n_models: int) -> str
     True
     >>> untrained_notice([("brain-age", "hyperfusion")], 2)
     'Some models still run on untrained placeholder weights, so their predictions \
-are meaningless: brain age: HyperFusion.'
+are meaningless: Brain age: HyperFusion.'
     """
     if not untrained:
         return None
@@ -154,12 +148,11 @@ are meaningless: brain age: HyperFusion.'
             "UNTRAINED weights: no trained checkpoints yet, so the models here run "
             "on untrained placeholder weights and every prediction is meaningless."
         )
-    tasks = {"ad": "CN / MCI / AD", "brain-age": "brain age"}
     groups: dict[str, list[str]] = {}
     for task, name in untrained:
         groups.setdefault(task, []).append(model_label(task, name))
     listed = "; ".join(
-        f"{tasks.get(task, task)}: {', '.join(names)}" for task, names in groups.items()
+        f"{_task_title(task)}: {', '.join(names)}" for task, names in groups.items()
     )
     return (
         "Some models still run on untrained placeholder weights, so their "
@@ -167,63 +160,26 @@ are meaningless: brain age: HyperFusion.'
     )
 
 
-def _class_dicts(data: object, path: tuple[str, ...] = ()) -> Iterable[tuple]:
-    if isinstance(data, Mapping):
-        if set(AD_CLASSES) <= set(data) and all(
-            finite_number(data[c]) is not None for c in AD_CLASSES
-        ):
-            yield path, {c: float(data[c]) for c in AD_CLASSES}
-            return
-        for key, value in data.items():
-            yield from _class_dicts(value, (*path, str(key).lower()))
-
-
 def class_counts(
-    metrics: Mapping[str, Any] | None,
-    cards: Sequence[Mapping[str, Any]] = (),
-    cohorts_dir: Path | None = None,
+    cards: Sequence[Mapping[str, Any]], cohorts_dir: Path | None = None
 ) -> dict[str, float] | None:
-    """Subjects per diagnosis in the AD cohort.
-
-    From ``metrics.json``'s ``cohort`` / ``cohorts`` or the AD cards'
-    ``trained_on`` (a ``{"CN": n, "MCI": n, "AD": n}`` dict anywhere inside;
-    per-split dicts are summed), else from the ``DX`` column of the cohort the
-    cards name, when it is on disk (``cohorts_dir``, default ``cohorts/``).
-    ``None`` when nothing is recorded.
-    """
-    metrics = metrics or {}
-    sources: list[object] = [metrics.get("cohort"), metrics.get("cohorts")]
-    sources += [c.get("trained_on") for c in cards if c.get("task") == "ad"]
-    for source in sources:
-        found = list(_class_dicts(source))
-        if not found:
-            continue
-        whole = [d for p, d in found if not any(s in _SPLITS for s in p)]
-        if whole:
-            return whole[0]
-        total = dict.fromkeys(AD_CLASSES, 0.0)
-        for _, counts in found:
-            for c in AD_CLASSES:
-                total[c] += counts[c]
-        return total
-    return _counts_on_disk(cards, COHORTS_DIR if cohorts_dir is None else cohorts_dir)
-
-
-def _counts_on_disk(
-    cards: Sequence[Mapping[str, Any]], root: Path
-) -> dict[str, float] | None:
+    """Subjects per class in the cohort a classification model was trained on:
+    the ``DX`` column of the cohort its card names, when that is on disk
+    (``cohorts_dir``, default ``cohorts/``); None otherwise."""
+    root = COHORTS_DIR if cohorts_dir is None else Path(cohorts_dir)
     for card in cards:
+        task = TASKS.get(str(card.get("task")))
         trained_on = card.get("trained_on")
         name = trained_on.get("cohort") if isinstance(trained_on, Mapping) else None
-        if card.get("task") != "ad" or not isinstance(name, str):
+        if task is None or not task.classes or not isinstance(name, str):
             continue
-        csv = Path(root) / Path(name).name / "ehr.csv"
+        csv = root / Path(name).name / "ehr.csv"
         if csv.is_file():
             try:
                 dx = pd.read_csv(csv, usecols=["DX"])["DX"].value_counts()
             except (OSError, ValueError):
                 return None
-            return {c: float(dx.get(c, 0)) for c in AD_CLASSES}
+            return {c: float(dx.get(c, 0)) for c in task.classes}
     return None
 
 
@@ -233,10 +189,9 @@ def design_class_fractions() -> dict[str, float]:
     >>> design_class_fractions()
     {'CN': 0.35, 'MCI': 0.48, 'AD': 0.17}
     """
-    return dict(zip(AD_CLASSES, AD_MODEL.dx_fractions, strict=True))
+    return dict(zip(AD.classes, AD_MODEL.dx_fractions, strict=True))
 
 
-_TRAINING_KEYS = ("training", "train_config", "train", "settings", "hyperparameters")
 # Settings shown (flattened key → column), in order; others are left out when any
 # of these is present.
 TRAINING_COLUMNS: dict[str, str] = {
@@ -255,18 +210,11 @@ TRAINING_COLUMNS: dict[str, str] = {
 
 
 def _settings(card: Mapping[str, Any]) -> dict[str, str]:
-    """A card's training settings, flattened (``train_config / lr`` → ``lr``)."""
-    places = [card, card.get("trained_on") or {}]
-    for place in places:
-        if not isinstance(place, Mapping):
-            continue
-        found = next(
-            (place[k] for k in _TRAINING_KEYS if isinstance(place.get(k), Mapping)),
-            None,
-        )
-        if found is not None:
-            return {k.split(" / ")[-1]: v for k, v in _scalar_items(found)}
-    return {}
+    """A card's training record, flattened (``train_config / lr`` -> ``lr``)."""
+    training = card.get("training")
+    if not isinstance(training, Mapping):
+        return {}
+    return {k.split(" / ")[-1]: v for k, v in _scalar_items(training)}
 
 
 def training_table(cards: Mapping[str, Sequence[Mapping[str, Any]]]) -> pd.DataFrame:
@@ -439,7 +387,6 @@ __all__ = [
     "NOT_A_MEDICAL_DEVICE",
     "COHORT_ITEMS",
     "RELIABILITY_HELP",
-    "TASK_TITLES",
     "TRAINING_COLUMNS",
     "class_counts",
     "cohort_note",

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hyperfusion.config import AD_CLASSES
 from hyperfusion.modelcard.measured import model_label
 from hyperfusion.models.registry import MODEL_NAMES, REGISTRY
+from hyperfusion.tasks import AD, get_task
 
 
-def model_catalogue(task: str = "ad") -> pd.DataFrame:
+def model_catalogue(task: str = AD.name) -> pd.DataFrame:
     """Every registered model of a task: ``model``, ``label``, ``stage``,
     ``description``, ``uses image``, ``uses EHR``."""
     rows = []
@@ -35,7 +35,7 @@ def model_catalogue(task: str = "ad") -> pd.DataFrame:
 
 
 def predictions_table(
-    predictions: Mapping[str, Mapping[str, Any]], task: str = "ad"
+    predictions: Mapping[str, Mapping[str, Any]], task: str = AD.name
 ) -> pd.DataFrame:
     """Several models' predictions for one patient, one row per model.
 
@@ -46,6 +46,7 @@ def predictions_table(
         Columns ``model``, ``label``, ``stage``, ``diagnosis``, ``CN``, ``MCI``,
         ``AD``, their ``*_sd`` (spread over the ensemble's seeds) and ``seeds``.
     """
+    classes = get_task(task).classes
     rows = []
     for name, pred in predictions.items():
         spec = REGISTRY.get((task, name))
@@ -56,11 +57,11 @@ def predictions_table(
             "diagnosis": pred.get("diagnosis")
             or max(pred["probabilities"], key=pred["probabilities"].get),
         }
-        for cls in AD_CLASSES:
+        for cls in classes:
             row[cls] = float(pred["probabilities"][cls])
-        for cls in AD_CLASSES:
+        for cls in classes:
             row[f"{cls}_sd"] = float(pred.get("probabilities_sd", {}).get(cls, 0.0))
-        row["seeds"] = int((pred.get("ensemble_size") or {}).get("ad", 1))
+        row["seeds"] = int((pred.get("ensemble_size") or {}).get(task, 1))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -84,16 +85,15 @@ def missing_table(
     b = predictions_table({k: hidden[k] for k in full if k in hidden})
     if a.empty:
         return pd.DataFrame()
-    sd_cols = [f"{c}_sd" for c in AD_CLASSES]
-    shift = 0.5 * np.abs(
-        a[list(AD_CLASSES)].to_numpy() - b[list(AD_CLASSES)].to_numpy()
-    )
+    classes = list(AD.classes)
+    sd_cols = [f"{c}_sd" for c in classes]
+    shift = 0.5 * np.abs(a[classes].to_numpy() - b[classes].to_numpy())
     out = pd.DataFrame({"label": a["label"]})
     out["diagnosis"] = [
         x if x == y else f"{x} → {y}"
         for x, y in zip(a["diagnosis"], b["diagnosis"], strict=True)
     ]
-    for col in [*AD_CLASSES, *sd_cols]:
+    for col in [*classes, *sd_cols]:
         out[col] = b[col]
     out["shift"] = shift.sum(axis=1)
     out["Δ sd"] = b[sd_cols].mean(axis=1) - a[sd_cols].mean(axis=1)

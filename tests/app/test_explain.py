@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import APP, EXPLAIN, TIMEOUT, assert_clean, figures
+from tests.metrics_example import cam_summary, example_metrics, model_result
 
 
 @pytest.fixture
@@ -54,16 +53,9 @@ def test_the_signed_map_shows_evidence_against_in_a_diverging_scale(explain):
 def test_the_measured_localisation_of_both_maps_is_stated(tmp_path, monkeypatch):
     from hyperfusion.modelcard import measured
 
-    def loc(ratio):
-        return {"ratio": {"mean": ratio, "sd": 0.1, "n": 3}}
-
-    agg = {
-        "localisation": loc(1.04),
-        "hirescam_layer": "trunk.blocks.1",
-        "localisation_hirescam": {"trunk.blocks.1": loc(3.8)},
-    }
+    result = model_result({}, cams=cam_summary(1.04, 3.8))
     path = tmp_path / "metrics.json"
-    path.write_text(json.dumps({"models": {"ad": {"hyperfusion": {"aggregate": agg}}}}))
+    example_metrics({"ad": {"hyperfusion": result}}).write(path)
     monkeypatch.setattr(measured, "METRICS_PATH", path)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at = at.switch_page(EXPLAIN).run()
@@ -75,17 +67,10 @@ def test_the_measured_localisation_of_both_maps_is_stated(tmp_path, monkeypatch)
 def test_localisation_is_read_from_metrics_json():
     from hyperfusion.modelcard import measured
 
-    metrics = {
-        "models": {
-            "ad": {
-                "hyperfusion": {
-                    "aggregate": {"localisation": {"ratio": {"mean": 1.5, "n": 3}}}
-                }
-            }
-        }
-    }
+    result = model_result({}, cams=cam_summary(1.5, 3.0))
+    metrics = example_metrics({"ad": {"hyperfusion": result}})
     assert measured.gradcam_localisation(metrics) == 1.5
-    assert measured.gradcam_localisation({"models": {}}) is None
+    assert measured.gradcam_localisation(example_metrics({})) is None
     assert measured.gradcam_localisation(None) is None
 
 

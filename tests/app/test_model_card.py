@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from hyperfusion.evaluate.schema import Check, Cohort
 from hyperfusion.modelcard import card, measured
 from hyperfusion.models.checkpoint import WEIGHTS_DIR, find_cards
 from hyperfusion.models.registry import MODEL_NAMES
 from tests.app.conftest import APP, TIMEOUT, figures, plotly_array
+from tests.metrics_example import example_metrics, model_result
 
 MODEL_CARD = "pages/5_Model_card.py"
 SECTIONS = [
@@ -23,28 +25,20 @@ SECTIONS = [
     "Preprocessing contract for uploads",
 ]
 CM = [[40, 8, 2], [6, 50, 9], [1, 4, 15]]
-METRICS = {  # the layout python -m hyperfusion.evaluate writes
-    "label": "SYNTHETIC data: metrics on the held-out synthetic test split.",
-    "cohorts": {"ad": {"description": "synthetic test cohort", "n_test": 20}},
-    "models": {
+METRICS = example_metrics(  # the layout python -m hyperfusion.evaluate writes
+    {
         "ad": {
-            "hyperfusion": {
-                "aggregate": {
-                    "balanced_accuracy": {"mean": 0.71, "sd": 0.01},
-                    "ece": {"mean": 0.05, "sd": 0.002},
-                },
-                "seeds": {"0": {"test": {"confusion_matrix": CM}}},
-                "reliability": [
-                    {"confidence": 0.5, "accuracy": 0.4, "count": 10},
-                    {"confidence": 0.9, "accuracy": 0.85, "count": 30},
-                ],
-            }
+            "hyperfusion": model_result(
+                {"balanced_accuracy": (0.71, 0.01), "ece": (0.05, 0.002)},
+                n_seeds=1,
+                confusion=CM,
+                reliability=[(0.5, 0.4, 10), (0.9, 0.85, 30)],
+            )
         }
     },
-    "acceptance": [
-        {"target": "AD: +5 points", "value": 6.0, "unit": "points", "passed": True}
-    ],
-}
+    cohorts={"ad": Cohort(description="synthetic test cohort", n_test=20)},
+    acceptance=[Check("AD: +5 points", 6.0, "points", True)],
+)
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +105,7 @@ def test_without_trained_metrics_every_section_says_so(tmp_path):
 
 def test_recorded_metrics_give_confusion_matrices_and_reliability(tmp_path):
     path = tmp_path / "metrics.json"
-    path.write_text(json.dumps(METRICS))
+    METRICS.write(path)
     at = run_card(path)
     assert_complete(at)
     heat = [f for f in figures(at) if f["data"][0]["type"] == "heatmap"]
@@ -129,10 +123,10 @@ def test_recorded_metrics_give_confusion_matrices_and_reliability(tmp_path):
         "perfect calibration",
         "HyperFusion",
     ]
-    ad = next(el.value for el in at.dataframe if "balanced accuracy" in el.value)
+    ad = next(el.value for el in at.dataframe if "Balanced accuracy" in el.value)
     assert ad.set_index("model").loc["HyperFusion", "ECE"] == "0.050 ± 0.002"
     checks = next(el.value for el in at.dataframe if "target" in el.value)
     assert checks["passed"].tolist() == [True]
     cohort = next(el.value for el in at.table)
-    assert cohort.loc["Cohort", "CN / MCI / AD models"] == "synthetic test cohort"
+    assert cohort.loc["Cohort", "CN / MCI / AD diagnosis"] == "synthetic test cohort"
     assert any(el.value.startswith("SYNTHETIC data") for el in at.caption)

@@ -1,23 +1,35 @@
-"""The evaluation CLI reproduces the cards' test metrics and measures localisation."""
+"""The evaluation CLI reproduces the cards' test metrics, records the reliability
+bins and measures localisation; metrics.json follows the schema."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from hyperfusion.evaluate import (
+from hyperfusion.cli import main as cli_main
+from hyperfusion.errors import WeightsError
+from hyperfusion.evaluate.localisation import gradcam_localisation
+from hyperfusion.evaluate.schema import (
+    Metrics,
+    ReliabilityBin,
+    Scores,
+    SeedResult,
+    read_metrics,
+)
+from hyperfusion.evaluate.summary import (
     acceptance,
     aggregate,
-    gradcam_localisation,
-    main,
+    pool_reliability,
     ranking,
 )
 from hyperfusion.train.data import SplitData
 from hyperfusion.train.run import RunSpec, train_run
+from tests.metrics_example import model_result
 from tests.train.tiny_cohort import TINY_AD, TINY_BRAIN_AGE, TINY_TRAIN
 
 
@@ -65,7 +77,7 @@ def test_evaluate_reproduces_the_stored_test_metrics(
         str(weights.parent / "runs" / "cache"),
         "--quiet",
     ]
-    assert main(argv) == 0
+    assert cli_main(["evaluate", *argv]) == 0
     assert "WARNING" not in capsys.readouterr().err
     report = json.loads(out.read_text())
     assert "SYNTHETIC" in report["label"]
@@ -93,6 +105,24 @@ def test_evaluate_reproduces_the_stored_test_metrics(
         "trunk.blocks.2",
     }
     assert "hirescam_layer" in ad["aggregate"]
+    for result in ad["seeds"].values():  # the bins the ECE was computed from
+        bins = result["reliability"]
+        assert sum(b["count"] for b in bins) == result["test"]["n"]
+        gap = sum(b["count"] * abs(b["accuracy"] - b["confidence"]) for b in bins)
+        assert gap / result["test"]["n"] == pytest.approx(
+            result["test"]["ece"], abs=1e-5
+        )
+    pooled = ad["aggregate"]["reliability"]
+    assert sum(b["count"] for b in pooled) == sum(
+        r["test"]["n"] for r in ad["seeds"].values()
+    )
+    brain = report["models"]["brain-age"]["hyperfusion"]
+    assert "reliability" not in brain["seeds"]["0"]  # a regression has no classes
+    assert "reliability" not in brain["aggregate"]
+    # The file reads back through the schema and writes back byte for byte.
+    again = tmp_path / "again.json"
+    read_metrics(out).write(again)
+    assert again.read_bytes() == out.read_bytes()
     text = results.read_text()
     assert "| hyperfusion | 2 |" in text and "MAE (years)" in text
     assert "| HiResCAM | `trunk.blocks.1` (the app's) |" in text
@@ -115,7 +145,7 @@ def test_evaluate_refuses_a_cohort_the_weights_were_not_trained_on(
         str(tmp_path / "cache"),
         "--quiet",
     ]
-    assert main(argv) == 2
+    assert cli_main(["evaluate", *argv]) == 2
     err = capsys.readouterr().err
     assert "was not trained on" in err and err.count("\n") == 1
 
@@ -130,7 +160,7 @@ def test_unseen_cohort_tests_every_subject(weights, tmp_path):
     out = tmp_path / "unseen.json"
     argv = ["--cohort", str(other), "--weights", str(weights), "--out", str(out)]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--quiet", "--unseen"]
-    assert main(argv) == 0
+    assert cli_main(["evaluate", *argv]) == 0
     report = json.loads(out.read_text())
     assert report["unseen"] is True and "new seed" in report["label"]
     assert report["cohorts"]["ad"]["cohort_seed"] == 5
@@ -143,31 +173,32 @@ def test_unseen_cohort_tests_every_subject(weights, tmp_path):
 
 
 def test_ranking_compares_hyperfusion_with_each_single_modality():
-    def agg(key, value):
-        return {"aggregate": {key: {"mean": value, "sd": 0.0, "n": 3}}}
-
     models = {
         "ad": {
-            "hyperfusion": agg("balanced_accuracy", 0.70),
-            "image-only": agg("balanced_accuracy", 0.72),
-            "tabular-only": agg("balanced_accuracy", 0.60),
+            "hyperfusion": model_result({"balanced_accuracy": (0.70, 0.0)}),
+            "image-only": model_result({"balanced_accuracy": (0.72, 0.0)}),
+            "tabular-only": model_result({"balanced_accuracy": (0.60, 0.0)}),
         },
-        "brain-age": {"hyperfusion": agg("mae", 5.0), "image-only": agg("mae", 5.5)},
+        "brain-age": {
+            "hyperfusion": model_result({"mae": (5.0, 0.0)}),
+            "image-only": model_result({"mae": (5.5, 0.0)}),
+        },
     }
-    checks = {c["target"]: c for c in ranking(models)}
-    assert not checks["ad: HyperFusion ranks above image-only (balanced_accuracy)"][
-        "passed"
-    ]
+    checks = {c.target: c for c in ranking(models)}
+    assert not checks[
+        "ad: HyperFusion ranks above image-only (balanced_accuracy)"
+    ].passed
     tab = checks["ad: HyperFusion ranks above tabular-only (balanced_accuracy)"]
-    assert tab["passed"] and tab["value"] == pytest.approx(10.0)
+    assert tab.passed and tab.value == pytest.approx(10.0) and tab.unit == "points"
     age = checks["brain-age: HyperFusion ranks above image-only (mae)"]
-    assert age["passed"] and age["value"] == pytest.approx(0.5)
+    assert age.passed and age.value == pytest.approx(0.5)
+    assert age.unit == "years better"
 
 
 class _Toy(torch.nn.Module):
     """Conv -> tap -> pool: Grad-CAM of class 1 is the ReLU'd channel map."""
 
-    gradcam_layer = "tap"
+    cam_layers = {"gradcam": "tap"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -194,22 +225,77 @@ def test_localisation_counts_the_mass_inside_the_true_region():
     out = gradcam_localisation(_Toy(), data, truth, torch.device("cpu"))
     # Mass: right 1 + 7 * 0.5 = 4.5, left 3 + 3.5 = 6.5; inside 1 -> 1/11.
     # Chance: 1 voxel of 16.
-    assert out["mass_inside"] == pytest.approx(1 / 11, abs=1e-6)
-    assert out["chance"] == pytest.approx(1 / 16)
-    assert out["ratio"] == pytest.approx(16 / 11, abs=1e-4)
-    assert out["n"] == 1
+    assert out.mass_inside == pytest.approx(1 / 11, abs=1e-6)
+    assert out.chance == pytest.approx(1 / 16)
+    assert out.ratio == pytest.approx(16 / 11, abs=1e-4)
+    assert out.n == 1
+
+
+def _seed(seed: int, balanced_accuracy: float, bins=None) -> SeedResult:
+    test = Scores({"balanced_accuracy": balanced_accuracy}, 3)
+    return SeedResult(seed, test, None, True, 10, 60.0, reliability=bins)
 
 
 def test_aggregate_and_acceptance():
-    entries = [{"test": {"balanced_accuracy": v, "n": 3}} for v in (0.6, 0.7)]
-    agg = aggregate(entries)["balanced_accuracy"]
-    assert agg["mean"] == pytest.approx(0.65) and agg["sd"] == pytest.approx(0.070711)
+    agg = aggregate([_seed(0, 0.6), _seed(1, 0.7)])
+    stat = agg.metrics["balanced_accuracy"]
+    assert stat.mean == pytest.approx(0.65) and stat.sd == pytest.approx(0.070711)
+    assert agg.training.time_s.mean == 60.0 and agg.reliability is None
     models = {
         "ad": {
-            "hyperfusion": {"aggregate": {"balanced_accuracy": {"mean": 0.7}}},
-            "image-only": {"aggregate": {"balanced_accuracy": {"mean": 0.6}}},
-            "tabular-only": {"aggregate": {"balanced_accuracy": {"mean": 0.68}}},
+            "hyperfusion": model_result({"balanced_accuracy": (0.7, 0.0)}),
+            "image-only": model_result({"balanced_accuracy": (0.6, 0.0)}),
+            "tabular-only": model_result({"balanced_accuracy": (0.68, 0.0)}),
         }
     }
     checks = acceptance(models)
-    assert [c["passed"] for c in checks] == [True, False]
+    assert [c.passed for c in checks] == [True, False]
+    assert checks[0].value == pytest.approx(10.0) and checks[0].unit == "points"
+
+
+def test_pooled_reliability_bins_are_the_bins_of_all_seeds_together():
+    # Seed 0: bin (0.6, 0.8] holds 2 subjects at mean confidence 0.7, 1 right;
+    # seed 1: 2 subjects there at 0.75, both right, and 1 in (0.8, 1.0].
+    a = (ReliabilityBin(0.6, 0.8, 0.7, 0.5, 2),)
+    b = (ReliabilityBin(0.6, 0.8, 0.75, 1.0, 2), ReliabilityBin(0.8, 1.0, 0.9, 1.0, 1))
+    pooled = pool_reliability([a, b])
+    assert [(p.lower, p.count) for p in pooled] == [(0.6, 4), (0.8, 1)]
+    assert pooled[0].confidence == pytest.approx(0.725)  # (2 * 0.7 + 2 * 0.75) / 4
+    assert pooled[0].accuracy == pytest.approx(0.75)  # 3 of 4 right
+    assert aggregate([_seed(0, 0.6, a), _seed(1, 0.7, b)]).reliability == pooled
+
+
+def test_metrics_files_with_another_layout_are_refused_in_one_line(tmp_path):
+    good = {
+        "label": "x",
+        "unseen": False,
+        "cohorts": {},
+        "gradcam": {
+            k: "x"
+            for k in ("models", "layer", "subjects", "target", "region", "chance")
+        },
+        "models": {},
+        "acceptance": [],
+    }
+    assert Metrics.from_json(good).models == {}
+    bad_layouts = {
+        "label is missing": {k: v for k, v in good.items() if k != "label"},
+        "models.AD is not a task": {**good, "models": {"AD": {}}},
+        "acceptance[0].value is 'six'": {
+            **good,
+            "acceptance": [
+                {"target": "t", "value": "six", "unit": "u", "passed": True}
+            ],
+        },
+        "extra is not a key": {**good, "extra": 1},
+    }
+    for problem, data in bad_layouts.items():
+        path = tmp_path / "metrics.json"
+        path.write_text(json.dumps(data))
+        with pytest.raises(WeightsError, match=re.escape(problem)) as info:
+            read_metrics(path)
+        assert "\n" not in str(info.value) and "metrics.json" in str(info.value)
+    path.write_text("{not json")
+    with pytest.raises(WeightsError, match="metrics.json is unreadable"):
+        read_metrics(path)
+    assert read_metrics(tmp_path / "absent.json") is None

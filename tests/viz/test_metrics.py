@@ -7,8 +7,13 @@ import pandas as pd
 import pytest
 
 from hyperfusion.config import AD_CLASSES
+from hyperfusion.evaluate.schema import ModelResult, ReliabilityBin, Scores, SeedResult
+from hyperfusion.evaluate.summary import aggregate
+from hyperfusion.metrics import expected_calibration_error, reliability_bins, softmax
+from hyperfusion.modelcard import measured
 from hyperfusion.viz import CLASS_COLORS
 from hyperfusion.viz import metrics as charts
+from tests.metrics_example import example_metrics
 
 MATRIX = [[50, 8, 2], [10, 60, 10], [0, 5, 15]]
 
@@ -67,6 +72,27 @@ def test_reliability_diagram_has_the_diagonal_and_one_curve_per_model():
     assert tuple(fig.layout.xaxis.range) == tuple(fig.layout.yaxis.range) == (0, 1)
     assert "confidence" in fig.layout.xaxis.title.text
     assert fig.layout.yaxis.title.text == "observed accuracy"
+
+
+def test_reliability_diagram_draws_the_bins_evaluation_records(rng):
+    # Regression: nothing wrote reliability bins, so the diagram never appeared.
+    # The bins of the ECE, through metrics.json's schema and the model card, reach
+    # the figure unchanged.
+    y, probs = rng.integers(0, 3, size=300), softmax(2 * rng.normal(size=(300, 3)))
+    bins = tuple(ReliabilityBin(**b) for b in reliability_bins(y, probs))
+    ece = expected_calibration_error(y, probs)
+    seed = SeedResult(0, Scores({"ece": ece}, 300), None, True, 1, 1.0, None, bins)
+    result = ModelResult({"0": seed}, aggregate([seed]))
+    metrics = example_metrics({"ad": {"hyperfusion": result}})
+    curves = measured.reliability_curves(metrics, ["hyperfusion", "film"])
+    fig = charts.reliability_figure(curves)
+    diagonal, curve = fig.data
+    assert curve.name == "HyperFusion"
+    np.testing.assert_allclose(curve.x, [b.confidence for b in bins], atol=1e-6)
+    np.testing.assert_allclose(curve.y, [b.accuracy for b in bins], atol=1e-6)
+    np.testing.assert_array_equal(curve.customdata, [b.count for b in bins])
+    gap = np.abs(np.asarray(curve.y) - np.asarray(curve.x))
+    assert (curve.customdata * gap).sum() / 300 == pytest.approx(ece, abs=1e-5)
 
 
 def test_metric_bars_show_seed_spread_and_chance():
