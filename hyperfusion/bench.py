@@ -13,18 +13,15 @@ ratios divide medians of the same run. Unit tests assert behaviour, never time.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import itertools
-import json
 import os
 import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -316,25 +313,7 @@ def format_table(result: BenchResult) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m hyperfusion.bench``; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m hyperfusion.bench")
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--repeats", type=int, default=20, help="timed runs (20)")
-    parser.add_argument("--sweep-size", type=int, default=64, help="values (64)")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default=None)
-    # A Chromium run of the app (``--browser``) will add its flag here and its
-    # block to ``BenchResult.extra``.
-    args = parser.parse_args(argv)
-    if args.repeats < 1 or args.sweep_size < 1:
-        parser.error("--repeats and --sweep-size must be at least 1")
-    config = BenchConfig(args.repeats, args.sweep_size, args.device)
-    result = run(config)
-    print(format_table(result))
-    if args.json is not None:
-        args.json.write_text(json.dumps(result.to_json(), indent=2) + "\n")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from hyperfusion.cli import main
+
+    sys.exit(main(command="bench"))
