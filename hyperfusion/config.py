@@ -79,6 +79,18 @@ MRI_LIMITS = MRILimits()
 
 
 @dataclass(frozen=True)
+class ScanLimits:
+    """Bounds of a DICOM upload (a zip, a folder or ``.dcm`` files), checked before
+    anything is extracted or converted."""
+
+    max_files: int = 5000
+    max_bytes: int = 1024**3
+
+
+SCAN_LIMITS = ScanLimits()
+
+
+@dataclass(frozen=True)
 class ResNetConfig:
     """Pre-activation 3D ResNet used by every AD model (paper: 16 initial features).
 
@@ -214,6 +226,8 @@ __all__ = [
     "MRI_LIMITS",
     "NET_CONFIGS",
     "ResNetConfig",
+    "SCAN_LIMITS",
+    "ScanLimits",
     "TrainConfig",
     "from_dict",
     "to_dict",

@@ -28,6 +28,7 @@ from hyperfusion.config import Grid
 from hyperfusion.data.ehr_parsing import validate_ehr
 from hyperfusion.data.ehr_schema import FIELD_BY_NAME, INPUT_FIELDS, EHRRecord
 from hyperfusion.data.nifti_io import load_mri
+from hyperfusion.data.preprocess import PreprocessResult
 from hyperfusion.data.qc import QCReport, quality_check
 from hyperfusion.data.resampling import to_input_space
 from hyperfusion.errors import HyperFusionError
@@ -45,6 +46,7 @@ from hyperfusion.prediction import Prediction
 from hyperfusion.tasks import AD, BRAIN_AGE, TASKS, Task, get_task, task_of_target
 
 _FEATURE_CACHE_SIZE = 64
+ImageSource = str | Path | bytes | nib.Nifti1Image | PreprocessResult
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class PreparedImage:
         views: per task name, the network's views of the image ``(V, X, Y, Z)``
             (AD: ``[right hemisphere, left mirrored onto right]``).
         grids: per task name, the grid the views live on.
+        preprocessing: ``preprocess_scan``'s report and transform, if it made it.
     """
 
     key: str
@@ -65,6 +68,7 @@ class PreparedImage:
     qc: QCReport
     views: Mapping[str, np.ndarray]
     grids: Mapping[str, Grid]
+    preprocessing: PreprocessResult | None = None
 
     def grid(self, task: str | Task) -> Grid:
         """The grid of a task's input."""
@@ -164,9 +168,10 @@ class Engine:
 
     # Images -----------------------------------------------------------------------
 
-    def prepare(self, source: str | Path | bytes | nib.Nifti1Image) -> PreparedImage:
-        """Load, check and resample an MRI once for every task (see ``load_mri``)."""
-        img = load_mri(source)
+    def prepare(self, source: ImageSource) -> PreparedImage:
+        """Load, check and resample an MRI (or a ``preprocess_scan`` result) once."""
+        pre = source if isinstance(source, PreprocessResult) else None
+        img = load_mri(source if pre is None else pre.image)
         grids = {name: self.grid(task) for name, task in TASKS.items()}
         return PreparedImage(
             key=_content_key(img),
@@ -176,6 +181,7 @@ class Engine:
                 name: task.image_input(img, grids[name]) for name, task in TASKS.items()
             },
             grids=grids,
+            preprocessing=pre,
         )
 
     def _image_tensor(self, image: PreparedImage, task: Task) -> Tensor:
@@ -351,18 +357,13 @@ class Engine:
             return None
         now = base[field_name]
         if f.kind == "category" or now is None:
-            row = flips.iloc[0]
-            change = None
+            row, change = flips.iloc[0], None
         else:
             distance = (flips["value"].astype(float) - float(now)).abs()
             row = flips.loc[distance.idxmin()]
             change = float(row["value"]) - float(now)
-        return {
-            "value": row["value"],
-            "from": current,
-            "to": row["to"],
-            "change": change,
-        }
+        flip = {"value": row["value"], "from": current, "to": row["to"]}
+        return {**flip, "change": change}
 
     # Explanations -----------------------------------------------------------------
 
@@ -402,7 +403,9 @@ class Engine:
     def gradcam_in_input_space(
         self, image: PreparedImage, volume: np.ndarray, task: str | Task = AD
     ) -> nib.Nifti1Image:
-        """A Grad-CAM volume resampled onto the uploaded image's own grid."""
+        """A Grad-CAM volume on the uploaded (if preprocessed: original) scan's grid."""
+        if image.preprocessing is not None:
+            return image.preprocessing.to_input_space(volume, image.grid(task))
         return to_input_space(volume, image.grid(task), image.source)
 
     def ehr_attribution(

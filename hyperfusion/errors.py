@@ -15,6 +15,14 @@ class InvalidMRIError(HyperFusionError):
     """The MRI file could not be used (not NIfTI, truncated, wrong shape, no signal)."""
 
 
+class InvalidScanError(InvalidMRIError):
+    """A DICOM upload could not be used (unsafe or broken zip, no 3D series)."""
+
+
+class PreprocessingError(HyperFusionError):
+    """A preprocessing step could not bring the scan into the image contract."""
+
+
 class InvalidEHRError(HyperFusionError):
     """An EHR value is unknown, out of range or not a number."""
 

@@ -1,4 +1,10 @@
-"""``python -m hyperfusion predict``: brain age and CN / MCI / AD for one MRI + EHR."""
+"""``python -m hyperfusion predict``: brain age and CN / MCI / AD for one MRI + EHR.
+
+The MRI may be a NIfTI, a DICOM folder, a zip of DICOM files or a ``.dcm`` file;
+``--preprocess`` brings it into the image contract first (``auto``: only the steps
+the checks say are needed; ``full``: every step; ``none``: as it is), and the JSON
+says which steps ran, why, and their QC figures.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,22 @@ BOTH = "both"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The command's options."""
-    p.add_argument("--mri", required=True, type=Path, help="NIfTI file (.nii/.nii.gz)")
+    p.add_argument(
+        "--mri",
+        required=True,
+        type=Path,
+        help="NIfTI file (.nii/.nii.gz), DICOM folder, zip of DICOM files or .dcm",
+    )
+    p.add_argument(
+        "--preprocess",
+        choices=("auto", "none", "full"),
+        default="auto",
+        help="brain extraction and registration to MNI152: auto (only what the"
+        " checks say is needed), full (always) or none (default: auto)",
+    )
+    p.add_argument(
+        "--bias-correction", action="store_true", help="also run N4 (slower)"
+    )
     p.add_argument("--ehr", type=Path, help="JSON object of EHR fields")
     p.add_argument(
         "--set",
@@ -72,23 +93,30 @@ def choose_models(task: str, model: str) -> dict[str, str]:
 
 def predict(args: argparse.Namespace) -> dict[str, Any]:
     """The prediction as a JSON-ready dict."""
-    from hyperfusion.data.nifti_io import load_mri
+    from hyperfusion.data.preprocess import preprocess_scan
 
     record = read_ehr(args.ehr, args.set)
-    image = load_mri(args.mri)  # fails fast, before the models load
+    pre = preprocess_scan(  # fails fast, before the models load
+        args.mri,
+        args.preprocess,
+        bias_correction=args.bias_correction,
+        device=args.device,
+    )
 
     from hyperfusion.engine import Engine
     from hyperfusion.tasks import AD, BRAIN_AGE
 
     models = choose_models(args.task, args.model)
     engine = Engine(device=args.device)
-    prepared = engine.prepare(image)
+    prepared = engine.prepare(pre)
     prediction = engine.predict(
         prepared, record, models[AD.name], models[BRAIN_AGE.name]
     )
     result = prediction.to_dict(TASK_NAMES if args.task == BOTH else (args.task,))
     result["task"] = args.task
     result["ehr"] = record
+    result["preprocessing"] = pre.report.to_dict()
+    result["qc_warnings"] = [*result["qc_warnings"], *pre.report.warnings]
     if not result["trained"]:
         result["warning"] = "UNTRAINED weights: these numbers are meaningless"
     return result
@@ -113,9 +141,21 @@ def format_prediction(result: dict[str, Any]) -> str:
         lines.append(f"Diagnosis: {result['diagnosis']}  ({', '.join(parts)})")
     models = ", ".join(f"{t}: {m}" for t, m in result["models"].items())
     lines.append(f"Models: {models}; device: {result['device']}")
+    lines += format_preprocessing(result["preprocessing"])
     lines += [f"QC warning: {w}" for w in result["qc_warnings"]]
     lines.append("Research and teaching tool, not a medical device.")
     return "\n".join(lines)
+
+
+def format_preprocessing(report: dict[str, Any]) -> list[str]:
+    """The preprocessing steps as lines of text (mode, then one line per step)."""
+    lines = [f"Preprocessing ({report['mode']}, {report['seconds']:.1f} s):"]
+    for step in report["steps"]:
+        lines.append(
+            f"  {step['title']}: {step['status']} ({step['seconds']:.1f} s):"
+            f" {step['reason']}"
+        )
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:

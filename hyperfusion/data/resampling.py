@@ -172,7 +172,10 @@ def grid_image(vol: np.ndarray, grid: Grid) -> nib.Nifti1Image:
 
 
 def to_input_space(
-    vol: np.ndarray, grid: Grid, reference: nib.Nifti1Image
+    vol: np.ndarray,
+    grid: Grid,
+    reference: nib.Nifti1Image,
+    template_to_input: np.ndarray | None = None,
 ) -> nib.Nifti1Image:
     """Resample a map on a model grid onto ``reference``'s voxel grid.
 
@@ -183,14 +186,21 @@ def to_input_space(
         vol: array of ``grid.shape``.
         grid: the model grid ``vol`` lives on.
         reference: the image whose grid (affine and first three dims) to use.
+        template_to_input: when ``reference`` was registered to MNI152, the 4x4
+            RAS transform from MNI152 to its world space (the inverse of the
+            registration), so that the map lands on the original scan.
 
     Returns:
         A float32 image with ``reference``'s affine and 3D shape.
     """
     from nilearn.image import resample_img
 
+    source = grid_image(vol, grid)
+    if template_to_input is not None:
+        moved = np.asarray(template_to_input, dtype=np.float64) @ grid.affine
+        source = nib.Nifti1Image(np.asarray(source.dataobj), moved)
     resampled = resample_img(
-        grid_image(vol, grid),
+        source,
         target_affine=np.asarray(reference.affine),
         target_shape=tuple(reference.shape[:3]),
         interpolation="linear",

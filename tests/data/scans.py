@@ -285,3 +285,41 @@ def write_moved_head_scan(folder: Path) -> MovedHeadScan:
     nib.Nifti1Image(volume, acq.affine).to_filename(nifti)
     zipped = zip_folder(dicom_dir, folder / "session.zip")
     return MovedHeadScan(zipped, nifti, dicom_dir)
+
+
+# The acceptance case: the template rotated 10 degrees (about x), scaled 1.1 and
+# shifted 15 mm (along x), as a skull-stripped scan in scanner space.
+KNOWN_MOVE = motion((10.0, 0.0, 0.0), 1.1, (15.0, 0.0, 0.0))
+
+
+@lru_cache(maxsize=1)
+def _moved_template_data() -> tuple[np.ndarray, np.ndarray]:
+    template = load_template(1)
+    affine = scanner_grid()
+    shape = (200, 230, 200)
+    to_source = np.linalg.inv(template.affine) @ np.linalg.inv(KNOWN_MOVE) @ affine
+    spline = ndimage.affine_transform(
+        np.asarray(template.dataobj, dtype=np.float32),
+        to_source[:3, :3],
+        to_source[:3, 3],
+        output_shape=shape,
+        order=3,
+    )
+    mask = moved(load_brain_mask(1), KNOWN_MOVE, affine, shape) >= 0.5
+    return (spline * mask).astype(np.float32), affine
+
+
+def moved_template() -> nib.Nifti1Image:
+    """The 1 mm template under :data:`KNOWN_MOVE` on an axis-aligned 1 mm scanner
+    grid: cubic interpolation, cut by the moved brain mask (a stripped scan has a
+    crisp edge, not interpolation's faint rim)."""
+    data, affine = _moved_template_data()
+    return nib.Nifti1Image(data.copy(), affine)
+
+
+@lru_cache(maxsize=1)
+def moved_template_result():
+    """``preprocess_scan(moved_template())`` in mode auto, computed once."""
+    from hyperfusion.data.preprocess import preprocess_scan
+
+    return preprocess_scan(moved_template(), "auto", device="cpu")
