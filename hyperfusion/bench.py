@@ -1,14 +1,21 @@
-"""Latency and memory of the shipped models:
-``python -m hyperfusion.bench [--json FILE] [--repeats N] [--sweep-size K]``.
+"""Latency and memory of the shipped models, and of the app in Chromium:
+``python -m hyperfusion.bench [--json FILE] [--repeats N] [--sweep-size K]
+[--browser | --browser-only]``.
 
 On the shipped HyperFusion ensembles and the first bundled example: model load; per
 task the full forward and the cached-EHR edit (``fuse`` on cached ``encode_image``
 features); ``Engine.predict`` on a new image and on an EHR edit; a what-if sweep, one
 batched ``Engine.sweep`` against one uncached ``predict`` per value; Grad-CAM and
-HiResCAM; ``prepare`` of a new upload and QC of a 1 mm head; peak resident memory.
+HiResCAM; every map method (CAM family from the cache, Integrated Gradients and
+occlusion a full pass each); ``prepare`` of a new upload and QC of a 1 mm head;
+peak resident memory.
 Times are medians of ``--repeats`` runs after a warm-up (load, prepare and the
 unbatched sweep, seconds each, run ``repeats // 5`` times);
 ratios divide medians of the same run. Unit tests assert behaviour, never time.
+
+Every figure is named with its unit: ``*_ms``, ``*_s``, ``*_ratio`` (``*_mib`` for
+memory). ``--browser`` adds a Chromium run of the app (:mod:`hyperfusion.bench_browser`)
+and its figures; the JSON's ``figures`` holds every figure of the run by name.
 """
 
 from __future__ import annotations
@@ -29,14 +36,15 @@ import torch
 from hyperfusion.data.ehr_parsing import validate_ehr
 from hyperfusion.data.examples import example_image_bytes, example_record, list_examples
 from hyperfusion.data.nifti_io import load_mri
+from hyperfusion.data.preprocess import preprocess_scan
 from hyperfusion.data.qc import quality_check
 from hyperfusion.data.templates import load_template
 from hyperfusion.engine import Engine, PreparedImage
-from hyperfusion.models.device import autocast_for
+from hyperfusion.models.device import autocast_for, describe_device, resolve_device
 from hyperfusion.tasks import get_task
 
 SCHEMA = "hyperfusion-bench"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: figures named with their unit, a flat "figures" block
 TASK_NAMES = ("ad", "brain-age")
 MODEL = "hyperfusion"
 SWEEP_FIELD = "AGE"
@@ -84,21 +92,35 @@ class BenchResult:
     config: BenchConfig
     timings: dict[str, Timing] = field(default_factory=dict)
     ratios: dict[str, Ratio] = field(default_factory=dict)
-    peak_rss_mib: float = 0.0
-    # Blocks of other runs (a Chromium run of the app, ``--browser``, belongs here).
-    extra: dict[str, Any] = field(default_factory=dict)
+    peak_rss_mib: float | None = None  # None: the engine stages did not run
+    # The Chromium run of the app (``--browser``), as run_browser returns it.
+    browser: dict[str, Any] | None = None
+
+    def figures(self) -> dict[str, float]:
+        """Every figure by name: timing medians, ratios, memory, browser figures."""
+        figures: dict[str, float] = {k: t.median_ms for k, t in self.timings.items()}
+        figures.update({k: r.value for k, r in self.ratios.items()})
+        if self.peak_rss_mib is not None:
+            figures["peak_rss_mib"] = self.peak_rss_mib
+        if self.browser is not None:
+            figures.update(self.browser["figures"])
+        return figures
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        report = {
             "schema": SCHEMA,
             "version": SCHEMA_VERSION,
             "machine": self.machine,
             "config": dataclasses.asdict(self.config),
-            "timings_ms": {k: dataclasses.asdict(v) for k, v in self.timings.items()},
+            "figures": self.figures(),
+            "timings": {k: dataclasses.asdict(v) for k, v in self.timings.items()},
             "ratios": {k: dataclasses.asdict(v) for k, v in self.ratios.items()},
-            "memory": {"peak_rss_mib": self.peak_rss_mib},
-            **self.extra,
         }
+        if self.peak_rss_mib is not None:
+            report["memory"] = {"peak_rss_mib": self.peak_rss_mib}
+        if self.browser is not None:
+            report["browser"] = self.browser
+        return report
 
 
 @dataclass(frozen=True)
@@ -137,7 +159,7 @@ def peak_rss_mib() -> float:
         return peak / 1024**2 if sys.platform == "darwin" else peak / 1024
 
 
-def machine_info(engine: Engine) -> dict[str, Any]:
+def machine_info(device_label: str) -> dict[str, Any]:
     """Device, CPU model, core and thread counts, library versions."""
     cpu = platform.processor() or platform.machine()
     try:
@@ -146,7 +168,7 @@ def machine_info(engine: Engine) -> dict[str, Any]:
     except (OSError, StopIteration):
         pass
     return {
-        "device": engine.device_label,
+        "device": device_label,
         "cpu": cpu.strip(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
@@ -172,12 +194,16 @@ def _load(device: str | None) -> Engine:
 
 
 def _bench_inputs(setup: _Setup) -> dict[str, Timing]:
-    """A new upload (``prepare``: load, QC, resampling); QC alone on a 1 mm head."""
+    """A new upload (``prepare``: load, QC, resampling); QC alone on a 1 mm head;
+    the preprocessing pipeline with every step (deepbet, registration) on a 1 mm
+    head, once and cold (a first raw upload; tens of seconds)."""
     head = load_mri(load_template(1))
     prepare = lambda: setup.engine.prepare(setup.image_bytes)  # noqa: E731
+    full = lambda: preprocess_scan(head, "full", device=setup.config.device)  # noqa: E731
     return {
-        "prepare": time_runs(prepare, setup.config.heavy_repeats),
-        "qc.1mm_head": time_runs(lambda: quality_check(head), setup.config.repeats),
+        "prepare_ms": time_runs(prepare, setup.config.heavy_repeats),
+        "qc_1mm_head_ms": time_runs(lambda: quality_check(head), setup.config.repeats),
+        "preprocess_1mm_full_ms": time_runs(full, 1, warmup=0),
     }
 
 
@@ -205,10 +231,10 @@ def _bench_task(setup: _Setup, task_name: str) -> dict[str, Timing]:
             for model, tab, f in zip(models, tabs, feats, strict=True):
                 model.fuse(f, tab)
 
-    runs = setup.config.repeats
+    runs, stem = setup.config.repeats, _stem(task.name)
     return {
-        f"{task.name}.forward": time_runs(forward, runs),
-        f"{task.name}.edit": time_runs(edit, runs),
+        f"{stem}_forward_ms": time_runs(forward, runs),
+        f"{stem}_edit_ms": time_runs(edit, runs),
     }
 
 
@@ -225,7 +251,7 @@ def _bench_predict(setup: _Setup) -> dict[str, Timing]:
     runs = setup.config.repeats
     new = time_runs(lambda: engine.predict(fresh(), record), runs)
     edited = time_runs(lambda: engine.predict(image, edit()), runs)
-    return {"predict.new_image": new, "predict.edit": edited}
+    return {"predict_new_image_ms": new, "predict_edit_ms": edited}
 
 
 def _bench_sweep(setup: _Setup) -> dict[str, Timing]:
@@ -246,14 +272,14 @@ def _bench_sweep(setup: _Setup) -> dict[str, Timing]:
     # Warm-up: one uncached predict (not a whole unbatched sweep).
     engine.predict(fresh(), record)
     full = time_runs(separately, setup.config.heavy_repeats, warmup=0)
-    return {"sweep.batched": batched, "sweep.full_forwards": full}
+    return {"sweep_batched_ms": batched, "sweep_full_forwards_ms": full}
 
 
 def _bench_cams(setup: _Setup) -> dict[str, Timing]:
     """Grad-CAM and HiResCAM for the AD class and for brain age (whole ensemble)."""
     engine, image, record = setup.engine, setup.image, setup.record
     return {
-        f"{m}.{t.lower()}": time_runs(
+        f"{m}_{_stem(t)}_ms": time_runs(
             lambda m=m, t=t: engine.gradcam(image, record, t, method=m),
             setup.config.repeats,
         )
@@ -262,35 +288,73 @@ def _bench_cams(setup: _Setup) -> dict[str, Timing]:
     }
 
 
+def _bench_maps(setup: _Setup) -> dict[str, Timing]:
+    """Every map method of :mod:`hyperfusion.explain` for the AD class (the
+    CAM family from the cached features, a warm call first; Integrated Gradients
+    and occlusion a full pass each, ``repeats // 5`` runs) and the full-pass ones
+    for brain age (whole ensemble, ``Engine.explain``)."""
+    from hyperfusion.explain.methods import METHODS
+
+    engine, image, record = setup.engine, setup.image, setup.record
+    slow = [m for m, spec in METHODS.items() if not spec.cached]
+    pairs = [(m, "AD") for m in METHODS] + [(m, "brain-age") for m in slow]
+    return {
+        f"map_{_stem(m)}_{_stem(t)}_ms": time_runs(
+            lambda m=m, t=t: engine.explain(image, record, t, m),
+            setup.config.heavy_repeats if m in slow else setup.config.repeats,
+        )
+        for m, t in pairs
+    }
+
+
 RATIOS = {
-    "ad.edit_speedup": ("ad.forward", "ad.edit"),
-    "brain-age.edit_speedup": ("brain-age.forward", "brain-age.edit"),
-    "predict.edit_speedup": ("predict.new_image", "predict.edit"),
-    "sweep.speedup": ("sweep.full_forwards", "sweep.batched"),
+    "ad_edit_speedup_ratio": ("ad_forward_ms", "ad_edit_ms"),
+    "brain_age_edit_speedup_ratio": ("brain_age_forward_ms", "brain_age_edit_ms"),
+    "predict_edit_speedup_ratio": ("predict_new_image_ms", "predict_edit_ms"),
+    "sweep_speedup_ratio": ("sweep_full_forwards_ms", "sweep_batched_ms"),
 }
 
 
-def run(config: BenchConfig) -> BenchResult:
-    """Load the shipped models once (timed as ``load.first``), then every stage."""
+def _stem(name: str) -> str:
+    """A task or target as a figure name's stem: ``"brain-age"`` → ``"brain_age"``."""
+    return name.lower().replace("-", "_")
+
+
+def _run_engine(config: BenchConfig, result: BenchResult) -> None:
+    """Load the shipped models once (timed as ``load_first_ms``), then every
+    engine stage, into ``result``."""
     start = time.perf_counter()
     engine = _load(config.device)
     first_ms = (time.perf_counter() - start) * 1000
     ptid = list_examples()["PTID"].iloc[0]
     data, record = example_image_bytes(ptid), dict(example_record(ptid))
     setup = _Setup(engine, data, engine.prepare(data), record, config)
-    result = BenchResult(machine=machine_info(engine), config=config)
-    result.timings["load.first"] = Timing(first_ms, first_ms, first_ms, 1)
-    load = time_runs(lambda: _load(config.device), config.heavy_repeats)
-    result.timings["load"] = load
+    result.timings["load_first_ms"] = Timing(first_ms, first_ms, first_ms, 1)
+    result.timings["load_ms"] = time_runs(
+        lambda: _load(config.device), config.heavy_repeats
+    )
     for task in TASK_NAMES:
         result.timings.update(_bench_task(setup, task))
     result.timings.update(_bench_inputs(setup))
-    for stage in (_bench_predict, _bench_sweep, _bench_cams):
+    for stage in (_bench_predict, _bench_sweep, _bench_cams, _bench_maps):
         result.timings.update(stage(setup))
     for name, (slow, fast) in RATIOS.items():
         value = result.timings[slow].median_ms / result.timings[fast].median_ms
         result.ratios[name] = Ratio(value, slow, fast)
     result.peak_rss_mib = peak_rss_mib()
+
+
+def run(config: BenchConfig, browser: Any = None, engine: bool = True) -> BenchResult:
+    """The engine stages (unless ``engine`` is false) and, given a
+    :class:`~hyperfusion.bench_browser.BrowserConfig`, the Chromium run."""
+    device = describe_device(resolve_device(config.device))
+    result = BenchResult(machine=machine_info(device), config=config)
+    if engine:
+        _run_engine(config, result)
+    if browser is not None:
+        from hyperfusion.bench_browser import run_browser
+
+        result.browser = run_browser(browser)
     return result
 
 
@@ -300,16 +364,24 @@ def format_table(result: BenchResult) -> str:
     lines = [
         f"{m['device']} | {m['cpu']} | {m['torch_threads']} torch threads | "
         f"torch {m['torch']}",
-        f"{'stage':<22}{'median ms':>12}{'min ms':>11}{'max ms':>11}{'runs':>6}",
     ]
+    if result.timings:
+        lines.append(
+            f"{'stage':<26}{'median ms':>12}{'min ms':>11}{'max ms':>11}{'runs':>6}"
+        )
     for name, t in result.timings.items():
         lines.append(
-            f"{name:<22}{t.median_ms:>12.2f}{t.min_ms:>11.2f}{t.max_ms:>11.2f}"
+            f"{name:<26}{t.median_ms:>12.2f}{t.min_ms:>11.2f}{t.max_ms:>11.2f}"
             f"{t.runs:>6}"
         )
     for name, r in result.ratios.items():
-        lines.append(f"{name:<22}{r.value:>11.1f}x  ({r.slow} / {r.fast})")
-    lines.append(f"{'peak RSS':<22}{result.peak_rss_mib:>8.0f} MiB")
+        lines.append(f"{name:<30}{r.value:>8.1f}  ({r.slow} / {r.fast})")
+    if result.peak_rss_mib is not None:
+        lines.append(f"{'peak_rss_mib':<30}{result.peak_rss_mib:>8.0f}")
+    if result.browser is not None:
+        from hyperfusion.bench_browser import format_browser_table
+
+        lines += ["", "In Chromium:", format_browser_table(result.browser)]
     return "\n".join(lines)
 
 

@@ -32,7 +32,7 @@ from hyperfusion.data.preprocess import PreprocessResult
 from hyperfusion.data.qc import QCReport, quality_check
 from hyperfusion.data.resampling import to_input_space
 from hyperfusion.errors import HyperFusionError
-from hyperfusion.explain.gradcam import CamMethod, gradcam_maps
+from hyperfusion.explain.ensemble import Explainer, ExplanationMap, Net, Progress
 from hyperfusion.explain.tabular import field_attributions, integrated_gradients
 from hyperfusion.explain.weights import (
     HyperLayerView,
@@ -121,6 +121,7 @@ class Engine:
         self._checkpoints: dict[tuple[str, str], list[Checkpoint]] = {}
         self._features: OrderedDict[tuple[str, str, str], list[tuple[Tensor, ...]]]
         self._features = OrderedDict()
+        self._explainer = Explainer(self.weights_dir)
 
     # Models -----------------------------------------------------------------------
 
@@ -367,43 +368,47 @@ class Engine:
 
     # Explanations -----------------------------------------------------------------
 
+    def explain(
+        self,
+        image: PreparedImage,
+        record: Mapping[str, object],
+        target: str,
+        method: str | None = None,
+        name: str = "hyperfusion",
+        signed: bool | None = None,
+        progress: Progress | None = None,
+    ) -> ExplanationMap:
+        """A map of a class or ``"brain-age"`` by ``method`` (default: the one chosen
+        on validation), the ensemble's mean (:mod:`hyperfusion.explain.ensemble`)."""
+        task = task_of_target(target)
+        if not get_spec(task.name, name).uses_image:
+            raise HyperFusionError(f"The {task.title} model '{name}' sees no image")
+        rec = validate_ehr(record, require=False)
+        method = method or self._explainer.default_method()
+        with self._lock:
+            ckpts = self.checkpoints(task, name)
+            nets = [Net(c.model, self._tabular_tensor(c, task, [rec])) for c in ckpts]
+            views, grid = self._image_tensor(image, task), image.grid(task)
+            feats = self._image_features(image, task, name)
+            key = (image.key, task.name, name)
+            how = (key, grid, feats, signed, progress)
+            return self._explainer.explain(nets, views, task, target, method, *how)
+
     def gradcam(
         self,
         image: PreparedImage,
         record: Mapping[str, object],
         target: str,
-        name: str = "hyperfusion",
         relu: bool = True,
-        method: CamMethod = "gradcam",
+        method: str = "gradcam",
     ) -> np.ndarray:
-        """Grad-CAM (or HiResCAM, ``method="hirescam"``) for a class (``"CN"``,
-        ``"MCI"``, ``"AD"``) or ``"brain-age"``, averaged over the ensemble and scaled
-        to [0, 1] (signed maps: [-1, 1]).
-
-        Returns:
-            A volume on the task's grid: the full bilateral AD crop or the brain-age
-            grid.
-        """
-        task = task_of_target(target)
-        index = task.target_index(target)
-        if not get_spec(task.name, name).uses_image:
-            raise HyperFusionError(f"The {task.title} model '{name}' sees no image")
-        rec = validate_ehr(record, require=False)
-        x = self._image_tensor(image, task)
-        maps = []
-        with self._lock:
-            for ckpt in self.checkpoints(task, name):
-                tab = self._tabular_tensor(ckpt, task, [rec]).expand(x.shape[0], -1)
-                cam = gradcam_maps(ckpt.model, x, tab, index, relu=relu, method=method)
-                maps.append(cam.float().cpu().numpy())
-        volume = task.merge_views(np.mean(maps, axis=0))
-        peak = float(np.abs(volume).max())
-        return (volume / peak if peak > 0 else volume).astype(np.float32)
+        """:meth:`explain`'s map in [0, 1] (``relu=False``: signed, in [-1, 1])."""
+        return self.explain(image, record, target, method, signed=not relu).scaled()
 
     def gradcam_in_input_space(
         self, image: PreparedImage, volume: np.ndarray, task: str | Task = AD
     ) -> nib.Nifti1Image:
-        """A Grad-CAM volume on the uploaded (if preprocessed: original) scan's grid."""
+        """A map on the uploaded (if preprocessed: original) scan's grid."""
         if image.preprocessing is not None:
             return image.preprocessing.to_input_space(volume, image.grid(task))
         return to_input_space(volume, image.grid(task), image.source)
@@ -417,14 +422,10 @@ class Engine:
         reference: Mapping[str, object] | None = None,
         steps: int = 32,
     ) -> pd.DataFrame:
-        """How each EHR field moved the prediction from the reference patient.
-
-        ``target`` is a class (attribution in probability units of that class) or
-        ``"brain-age"`` (in years). Integrated Gradients, averaged over the ensemble.
-
-        Returns:
-            Columns ``field``, ``label``, ``attribution``, largest effect first.
-        """
+        """How each EHR field moved the prediction of ``target`` (a class: in its
+        probability; ``"brain-age"``: in years) from the reference patient:
+        Integrated Gradients averaged over the ensemble, as columns ``field``,
+        ``label``, ``attribution``, largest effect first."""
         task = task_of_target(target)
         index = task.target_index(target)
         rec = validate_ehr(record, require=False)

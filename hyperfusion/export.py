@@ -26,37 +26,50 @@ NOTICE = (
 
 
 def prediction_report(
-    prediction: Prediction, ehr: Mapping[str, Any], subject: str | None = None
+    prediction: Prediction,
+    ehr: Mapping[str, Any],
+    subject: str | None = None,
+    preprocessing: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The prediction, the EHR it was made from and the subject, as plain data.
 
-    ``ehr`` lists every schema field; ``None`` means unknown.
+    ``ehr`` lists every schema field; ``None`` means unknown. ``preprocessing``:
+    ``PreprocessReport.to_dict()`` of an uploaded scan (its steps and figures, no
+    header text), ``None`` for an image used as it was.
     """
     return {
         "subject": subject,
         "ehr": {f.name: ehr.get(f.name) for f in FIELDS},
         "prediction": prediction.to_dict(),
+        "preprocessing": None if preprocessing is None else dict(preprocessing),
         "software": f"HyperFusion Studio {__version__}",
         "notice": NOTICE,
     }
 
 
 def prediction_json(
-    prediction: Prediction, ehr: Mapping[str, Any], subject: str | None = None
+    prediction: Prediction,
+    ehr: Mapping[str, Any],
+    subject: str | None = None,
+    preprocessing: Mapping[str, Any] | None = None,
 ) -> bytes:
     """:func:`prediction_report` as indented UTF-8 JSON."""
-    report = prediction_report(prediction, ehr, subject)
+    report = prediction_report(prediction, ehr, subject, preprocessing)
     return json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8")
 
 
 def prediction_csv(
-    prediction: Prediction, ehr: Mapping[str, Any], subject: str | None = None
+    prediction: Prediction,
+    ehr: Mapping[str, Any],
+    subject: str | None = None,
+    preprocessing: Mapping[str, Any] | None = None,
 ) -> bytes:
     """One CSV row: subject, the EHR columns (empty = unknown), then predictions.
 
     Prediction columns: ``diagnosis``, ``P_<class>`` and ``P_<class>_sd``,
     ``brain_age``, ``brain_age_sd``, ``brain_age_gap``, the models, the ensemble
-    sizes, ``trained`` and ``device``.
+    sizes, ``trained`` and ``device``; then, with ``preprocessing``, its columns
+    (:func:`preprocessing_columns`).
     """
     d = prediction.to_dict()
     row: dict[str, Any] = {"subject": subject}
@@ -73,9 +86,34 @@ def prediction_csv(
     row["brain_age_ensemble_size"] = d["ensemble_size"]["brain-age"]
     row["trained"] = d["trained"]
     row["device"] = d["device"]
+    if preprocessing is not None:
+        row.update(preprocessing_columns(preprocessing))
     buffer = io.StringIO()
     pd.DataFrame([row]).to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue().encode("utf-8")
+
+
+def preprocessing_columns(report: Mapping[str, Any]) -> dict[str, Any]:
+    """A preprocessing report (``PreprocessReport.to_dict()``) as flat CSV columns:
+    ``preprocessing_mode``, ``preprocessing_ran`` (steps joined by ``;``),
+    ``preprocessing_series`` (the series number), ``preprocessing_warnings`` (how
+    many figures are implausible), then per step ``<step>_status``,
+    ``<step>_seconds`` and ``<step>_<figure>`` with ``<step>_<figure>_ok``."""
+    series = report.get("series") or {}
+    out: dict[str, Any] = {
+        "preprocessing_mode": report.get("mode"),
+        "preprocessing_ran": ";".join(report.get("ran", [])),
+        "preprocessing_series": series.get("number"),
+        "preprocessing_warnings": len(report.get("warnings", [])),
+    }
+    for step in report.get("steps", []):
+        name = step["name"]
+        out[f"{name}_status"] = step["status"]
+        out[f"{name}_seconds"] = step["seconds"]
+        for figure in step["figures"]:
+            out[f"{name}_{figure['name']}"] = figure["value"]
+            out[f"{name}_{figure['name']}_ok"] = figure["ok"]
+    return out
 
 
 def nifti_gz_bytes(img: nib.Nifti1Image, description: str = "") -> bytes:
@@ -94,3 +132,12 @@ def nifti_gz_bytes(img: nib.Nifti1Image, description: str = "") -> bytes:
     out.header["descrip"] = description.encode("ascii", "replace")[:79]
     out.set_data_dtype("float32")
     return gzip.compress(out.to_bytes(), compresslevel=6, mtime=0)
+
+
+def explanation_nifti(img: nib.Nifti1Image, explanation: Any, name: str) -> bytes:
+    """A map (e.g. ``Engine.explain(...)`` resampled by
+    ``Engine.gradcam_in_input_space``) as NIfTI bytes, gzipped unless ``name`` ends
+    in ``.nii``; the header names the method, the output and the units."""
+    text = f"HyperFusion {explanation.label} {explanation.target}: {explanation.units}"
+    data = nifti_gz_bytes(img, text.replace("Δ", "d"))
+    return gzip.decompress(data) if name.endswith(".nii") else data

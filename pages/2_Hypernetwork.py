@@ -7,7 +7,7 @@ import streamlit as st
 
 from hyperfusion.data.ehr_schema import FIELD_BY_NAME, INPUT_FIELDS
 from hyperfusion.tasks import BRAIN_AGE
-from hyperfusion.ui import cached, page, panels, state
+from hyperfusion.ui import cached, page, panels, scrub, state
 from hyperfusion.viz.charts import channel_norm_map, embedding_bars
 from hyperfusion.viz.weights import weight_heatmaps
 
@@ -87,6 +87,8 @@ with page.run_safely("The channel-norm sweep"):
         "every other field held at this patient's values. Channels whose colour "
         "changes are the ones this field steers."
     )
+    st.markdown(f"**Scrub {f.label}: the weights and the predictions follow**")
+    scrub.scrubber(cached.current_image(), ehr, name, key="hyper_scrub")
 
 with page.run_safely("The brain-age hyper layers"):
     st.subheader("Brain-age model: the weights for women and for men")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from hyperfusion.data.ehr_schema import FIELD_BY_NAME, INPUT_FIELDS
 from hyperfusion.tasks import AD
-from hyperfusion.ui import cached, editors, page, panels, state
+from hyperfusion.ui import cached, editors, page, panels, scrub, state
 from hyperfusion.viz import whatif
 from hyperfusion.viz.charts import spread_label
 
@@ -17,7 +17,7 @@ page.page_header(
     "and see which single change would flip the diagnosis.",
 )
 
-engine, record, image = cached.get_engine(), state.current_ehr(), None
+engine, record, image, name = cached.get_engine(), state.current_ehr(), None, None
 with page.run_safely("The MRI"):
     image = cached.current_image()
 
@@ -34,19 +34,21 @@ with page.run_safely("The sweep"):
     )
     field = FIELD_BY_NAME[name]
     values = whatif.sweep_values(field)
-    with state.Timer() as timer:
-        sweep = engine.sweep(image, record, name, values)
+    sweep, sweep_ms = scrub.sweep(image, record, name, values)
     n_seeds = len(engine.checkpoints(AD.name))
     note.caption(
         f"{len(values)} values of {field.label} in one batched pass "
-        f"({timer.ms:.0f} ms). {spread_label(n_seeds, 'Bands')} "
+        f"({sweep_ms:.0f} ms). {spread_label(n_seeds, 'Bands')} "
         "The dotted line marks the current value."
     )
-    panels.chart(
-        whatif.sweep_figure(sweep, field, record.get(name)), key="whatif_sweep"
-    )
+    panels.chart(scrub.sweep_figure(image, record, name, values), key="whatif_sweep")
     with st.expander("Sweep values as a table"):
         st.dataframe(sweep, hide_index=True, key="whatif_sweep_table")
+
+with page.run_safely("The scrubber"):
+    if name is not None:
+        st.subheader(f"Scrub {FIELD_BY_NAME[name].label}: everything follows")
+        scrub.scrubber(image, record, name, key="whatif_scrub")
 
 with page.run_safely("The scenarios"):
     st.subheader("Scenario A (current record) vs scenario B")

@@ -1,6 +1,9 @@
 """Fusion strategies: where each method lets the MRI and the EHR meet, what every
 shipped model says about the current patient, how well each one measured, and what
-happens when a modality is missing."""
+happens when a modality is missing.
+
+Every model's prediction is cached per patient, and the missing-modality controls
+rerun only their own section (a fragment)."""
 
 from __future__ import annotations
 
@@ -23,9 +26,9 @@ page.page_header(
     "image channels to letting the record write the image network's weights.",
     models_of=(AD.name,),
 )
-engine, record, image = cached.get_engine(), state.current_ehr(), None
+engine, record = cached.get_engine(), state.current_ehr()
 with page.run_safely("The MRI"):
-    image = cached.current_image()
+    cached.current_image()  # an unusable image says so once, here
 
 with page.run_safely("The strategies"):
     st.subheader("Where the MRI and the EHR meet")
@@ -52,7 +55,7 @@ full: dict = {}
 with page.run_safely("Every model on this patient"):
     st.subheader("Every model on the current patient")
     with st.spinner("Running every model…"):
-        full = {n: engine.predict(image, record, ad_model=n).to_dict() for n in names}
+        full = {n: cached.model_prediction(record, n) for n in names}
     table = compare.predictions_table(full)
     panels.probability_table(table.drop(columns="model"), key="fusion_models")
     panels.chart(charts.model_probabilities_figure(table), key="fusion_models_chart")
@@ -84,35 +87,45 @@ with page.run_safely("The measured metrics"):
                 measured.format_metrics_table(age, BRAIN_AGE.name), hide_index=True
             )
 
-with page.run_safely("Missing modalities"):
-    st.subheader("Missing modalities")
-    hide = st.multiselect(
-        "EHR fields set unknown",
-        [f.name for f in INPUT_FIELDS if not f.required],
-        default=["ABETA", "PTAU", "TAU", "FDG", "AV45"],
-        format_func=lambda n: FIELD_BY_NAME[n].label,
-        key="fusion_hide",
-        help="Unknown fields are imputed from the others and flagged as missing.",
-    )
-    hidden_record = compare.with_unknown(record, hide)
-    if hide and all(record.get(n) is None for n in hide):
-        st.info("These fields are already unknown in the current record: hide others")
-    hidden = {
-        n: engine.predict(image, hidden_record, ad_model=n).to_dict() for n in names
-    }
-    panels.probability_table(compare.missing_table(full, hidden), "fusion_missing")
-    st.caption(
-        "Probabilities with the chosen fields unknown. Shift: how far the prediction "
-        "moved (half the summed absolute change, 0–1); Δ sd: how much the seeds' "
-        "spread grew (more uncertain) or shrank."
-    )
-    st.markdown("**Without the image**: only the EHR-only model can predict.")
-    no_image = {
-        "EHR only, full record": engine.predict(None, record, ad_model="tabular-only"),
-        "EHR only, fields hidden": engine.predict(
-            None, hidden_record, ad_model="tabular-only"
-        ),
-    }
-    rows = compare.predictions_table({k: p.to_dict() for k, p in no_image.items()})
-    rows = rows.drop(columns=["model", "stage", "seeds"])
-    panels.probability_table(rows, key="fusion_no_image", label="input")
+
+@st.fragment
+def missing_modalities(record: dict, full: dict, names: list[str]) -> None:
+    """Every model with chosen EHR fields unknown, and the EHR-only model without
+    the image; the field choice reruns only this section."""
+    with page.run_safely("Missing modalities"):
+        st.subheader("Missing modalities")
+        hide = st.multiselect(
+            "EHR fields set unknown",
+            [f.name for f in INPUT_FIELDS if not f.required],
+            default=["ABETA", "PTAU", "TAU", "FDG", "AV45"],
+            format_func=lambda n: FIELD_BY_NAME[n].label,
+            key="fusion_hide",
+            help="Unknown fields are imputed from the others and flagged as missing.",
+        )
+        hidden_record = compare.with_unknown(record, hide)
+        if hide and all(record.get(n) is None for n in hide):
+            st.info(
+                "These fields are already unknown in the current record: hide others"
+            )
+        hidden = {n: cached.model_prediction(hidden_record, n) for n in names}
+        panels.probability_table(compare.missing_table(full, hidden), "fusion_missing")
+        st.caption(
+            "Probabilities with the chosen fields unknown. Shift: how far the "
+            "prediction moved (half the summed absolute change, 0–1); Δ sd: how much "
+            "the seeds' spread grew (more uncertain) or shrank."
+        )
+        st.markdown("**Without the image**: only the EHR-only model can predict.")
+        no_image = {
+            label: cached.model_prediction(rec, "tabular-only", with_image=False)
+            for label, rec in (
+                ("EHR only, full record", record),
+                ("EHR only, fields hidden", hidden_record),
+            )
+        }
+        rows = compare.predictions_table(no_image)
+        rows = rows.drop(columns=["model", "stage", "seeds"])
+        panels.probability_table(rows, key="fusion_no_image", label="input")
+
+
+if full:
+    missing_modalities(record, full, list(names))

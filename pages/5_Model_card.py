@@ -7,7 +7,7 @@ import streamlit as st
 
 from hyperfusion.modelcard import card, measured
 from hyperfusion.tasks import AD, BRAIN_AGE, TASK_NAMES, TASKS
-from hyperfusion.ui import cached, page, panels
+from hyperfusion.ui import cached, maps, page, panels
 from hyperfusion.viz import metrics as charts
 
 page.page_header(
@@ -105,6 +105,10 @@ with page.run_safely("The metrics"):
     else:
         plot.info("Reliability diagram: no calibration bins recorded yet.")
     text.markdown(card.RELIABILITY_HELP)
+
+with page.run_safely("The explanation maps"):
+    st.markdown("**Explanation maps**: how far each can be trusted (HyperFusion-AD)")
+    maps.quality_panel(maps.quality_block(), method="")
 
 with page.run_safely("Intended use"):
     st.header("Intended use and limits")

@@ -43,6 +43,7 @@ LAYERS: dict[str, int] = {
     "__main__": 5,
     "prediction": 5,
     "bench": 5,
+    "bench_browser": 5,
     "modelcard": 5,
     "export": 5,
     "viz": 4,

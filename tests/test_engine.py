@@ -126,7 +126,7 @@ def test_gradcam_is_a_unit_scaled_map_on_the_task_grid(engine, image):
         engine.gradcam(image, RECORD, "dementia")
     hires = engine.gradcam(image, RECORD, "AD", method="hirescam")
     assert hires.shape == cam.shape and hires.min() >= 0
-    with pytest.raises(HyperFusionError, match="accepted: gradcam, hirescam"):
+    with pytest.raises(HyperFusionError, match="accepted: .*gradcam"):
         engine.gradcam(image, RECORD, "AD", method="saliency")
 
 

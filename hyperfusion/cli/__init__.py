@@ -1,11 +1,12 @@
 """``python -m hyperfusion <command>``: the one command line of HyperFusion Studio.
 
-Commands: ``predict`` and ``info`` (the shipped models), ``synth`` (a synthetic
-cohort), ``train``, ``evaluate`` and ``bench``. Each lives in its own module of this
-package with ``add_arguments(parser)`` and ``run(args) -> int``; this module builds
-the parser tree and turns any :class:`~hyperfusion.errors.HyperFusionError` into one
-line on stderr and exit status 2 (no traceback). The module entry points of earlier
-versions (``python -m hyperfusion.train`` ...) call :func:`main` with their command.
+Commands: ``predict``, ``explain`` and ``info`` (the shipped models), ``synth`` (a
+synthetic cohort), ``train``, ``evaluate`` and ``bench``. Each lives in its own
+module of this package with ``add_arguments(parser)`` and ``run(args) -> int``; this
+module builds the parser tree and turns any
+:class:`~hyperfusion.errors.HyperFusionError` into one line on stderr and exit
+status 2 (no traceback). The module entry points of earlier versions (``python -m
+hyperfusion.train`` ...) call :func:`main` with their command.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("synth", "generate a SYNTHETIC cohort (images, EHR, ground truth)"),
     "train": ("train", "train HyperFusion and the baselines on a cohort folder"),
     "evaluate": ("evaluate", "evaluate the shipped weights; write metrics.json"),
+    "explain": ("explain", "a map of one output (CN / MCI / AD / brain age) as NIfTI"),
     "bench": ("bench", "measure model latency and memory on this machine"),
 }
 

@@ -2,6 +2,7 @@
 
 python -m hyperfusion evaluate --cohort DIR [--cohort DIR ...] [--weights weights/]
     [--out weights/metrics.json] [--results docs/RESULTS.md] [--unseen]
+    [--no-explanations]
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--cache-dir", type=Path, default=Path("runs") / "cache")
     p.add_argument("--no-gradcam", action="store_true")
+    p.add_argument(
+        "--no-explanations",
+        action="store_true",
+        help="skip measuring every map method (the slow part: tens of minutes)",
+    )
     p.add_argument(
         "--unseen",
         action="store_true",
@@ -85,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         gradcam=not args.no_gradcam,
         progress=not args.quiet,
         unseen=args.unseen,
+        explanations=not args.no_explanations,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     report.write(out)

@@ -22,7 +22,7 @@ TEMPLATE_ID = "MNI152"
 _TEMPLATE_RECORD: EHRRecord = {"AGE": 70.0, "PTGENDER": "Female", "PTEDUCAT": 16.0}
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=4)  # called with and without ``folder``: two keys, both kept
 def list_examples(folder: Path = EXAMPLES_DIR) -> pd.DataFrame:
     """One row per example subject: ``PTID``, the EHR columns, ``DX``,
     ``description``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from hyperfusion.evaluate.explanation_report import explanation_markdown
 from hyperfusion.evaluate.localisation import EXPLAINED, EXTRA_GRADCAM_LAYERS
 from hyperfusion.evaluate.schema import Cohort, LocalisationStats, Metrics, Stat
 from hyperfusion.metrics import METRIC_LABELS
@@ -136,6 +137,7 @@ def results_markdown(report: Metrics) -> str:
     lines.append("")
     lines += _model_tables(report)
     lines += _localisation_table(report)
+    lines += explanation_markdown(report.explanations)
     if report.acceptance:
         lines += [
             "## Acceptance targets",

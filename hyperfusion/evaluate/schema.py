@@ -12,7 +12,8 @@ The layout (``?``: the key may be absent; objects are written with sorted keys):
      "cohorts": {task: Cohort}, "gradcam": CamProtocol,
      "models": {task: {model: {"seeds": {"0": SeedResult, ...},
                                "aggregate": Aggregate}}},
-     "acceptance": [{"target": str, "value": float, "unit": str, "passed": bool}]}
+     "acceptance": [{"target": str, "value": float, "unit": str, "passed": bool}],
+     "explanations"?: Explanations}
 
     SeedResult = {"seed": int, "test": Scores, "val": Scores | null,
                   "reproduced": bool | null, "epochs_run": int | null,
@@ -27,7 +28,9 @@ The layout (``?``: the key may be absent; objects are written with sorted keys):
                   "localisation_extra": {layer: Localisation},
                   "hirescam_layer": str, "localisation_hirescam": {layer: ...}}
 
-``<metric>`` is a key of :data:`hyperfusion.metrics.METRIC_LABELS`; a task is a key of
+``Explanations`` (each map method's measured quality and the default method) is laid
+out in :mod:`hyperfusion.evaluate.explanation_records`. ``<metric>`` is a key of
+:data:`hyperfusion.metrics.METRIC_LABELS`; a task is a key of
 :data:`hyperfusion.tasks.TASKS`. ``CamSummary`` has the keys of ``CamResults`` with
 :class:`LocalisationStats` (``{}`` for a layer no seed could measure).
 
@@ -54,6 +57,7 @@ from hyperfusion.evaluate.checked_json import (
     read_object,
     text,
 )
+from hyperfusion.evaluate.explanation_records import Explanations
 from hyperfusion.evaluate.records import (
     LOC_KEYS,
     CamResults,
@@ -274,6 +278,7 @@ class Metrics:
         gradcam: how localisation was measured.
         models: task -> model -> its seeds and aggregate.
         acceptance: the acceptance targets (held out) or the ranking (unseen).
+        explanations: the map methods' measured quality (absent: not measured).
     """
 
     label: str
@@ -282,6 +287,7 @@ class Metrics:
     gradcam: CamProtocol
     models: dict[str, dict[str, ModelResult]] = field(default_factory=dict)
     acceptance: tuple[Check, ...] = ()
+    explanations: Explanations | None = None
 
     def task_models(self, task: str) -> dict[str, ModelResult]:
         """Model name -> result for one task (empty when it was not evaluated)."""
@@ -299,6 +305,7 @@ class Metrics:
             gradcam=f.nested("gradcam", CamProtocol.read),
             models=f.mapping("models", models, TASK_NAMES),
             acceptance=f.sequence("acceptance", Check.read),
+            explanations=f.nested("explanations", Explanations.read, absent=True),
         )
 
     @classmethod
@@ -318,7 +325,7 @@ class Metrics:
             ) from None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "label": self.label,
             "unseen": self.unseen,
             "cohorts": json_values(self.cohorts),
@@ -326,6 +333,9 @@ class Metrics:
             "models": {t: json_values(m) for t, m in self.models.items()},
             "acceptance": [c.to_json() for c in self.acceptance],
         }
+        if self.explanations is not None:
+            out["explanations"] = self.explanations.to_json()
+        return out
 
     def write(self, path: Path) -> None:
         """Write the file (indented, keys sorted, so reruns diff cleanly)."""
@@ -358,6 +368,7 @@ __all__ = [
     "CamSummary",
     "Check",
     "Cohort",
+    "Explanations",
     "LOC_KEYS",
     "Localisation",
     "LocalisationStats",

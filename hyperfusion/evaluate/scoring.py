@@ -14,6 +14,7 @@ import pandas as pd
 
 from hyperfusion.data.datasets import cohort_arrays, load_cohort, truth_arrays
 from hyperfusion.errors import CohortError, WeightsError
+from hyperfusion.evaluate.explanation_block import measure_explanations
 from hyperfusion.evaluate.localisation import (
     EXPLAINED,
     cam_protocol,
@@ -262,12 +263,15 @@ def evaluate(
     gradcam: bool = True,
     progress: bool = True,
     unseen: bool = False,
+    explanations: bool = True,
 ) -> Metrics:
     """Evaluate every checkpoint in ``weights_dir`` whose task has a cohort.
 
     ``unseen``: the cohorts were generated with seeds the checkpoints never saw;
     every subject is a test subject and the acceptance checks become the ranking
-    of HyperFusion against the single modalities.
+    of HyperFusion against the single modalities. ``explanations``: also measure
+    every map method (:mod:`hyperfusion.evaluate.explanation_block`; needs
+    ``gradcam``).
 
     Returns:
         The content of ``metrics.json``.
@@ -275,8 +279,9 @@ def evaluate(
     by_task = {detect_task(load_cohort(c)).name: Path(c) for c in cohorts}
     models: dict[str, dict[str, ModelResult]] = {}
     recorded: dict[str, Cohort] = {}
+    caches: dict[str, CohortCache] = {}
     for task, cohort in ((TASKS[t], c) for t, c in by_task.items()):
-        cache = CohortCache(cohort, cache_dir, progress)
+        cache = caches[task.name] = CohortCache(cohort, cache_dir, progress)
         for name in MODEL_NAMES[task.name]:
             cards = find_cards(weights_dir, task.name, name)
             if not cards:
@@ -292,6 +297,11 @@ def evaluate(
             f"({', '.join(by_task)}); accepted: a folder written by "
             "hyperfusion.train"
         )
+    block = None
+    if gradcam and explanations and EXPLAINED[0] in caches:
+        log = None if progress else (lambda text: None)
+        cache = caches[EXPLAINED[0]]
+        block = measure_explanations(weights_dir, cache, unseen, log, by_task)
     return Metrics(
         label=label(unseen),
         unseen=unseen,
@@ -299,6 +309,7 @@ def evaluate(
         gradcam=cam_protocol(unseen),
         models=models,
         acceptance=tuple(ranking(models) if unseen else acceptance(models)),
+        explanations=block,
     )
 
 

@@ -375,8 +375,9 @@ INTENDED_USE = (
     "not transfer to real scans; inputs outside the preprocessing contract give "
     "meaningless numbers; ensemble spread is over training seeds only and "
     "understates the true uncertainty; Grad-CAM maps put about chance of their mass "
-    "in the true disease region although the model relies on it (HiResCAM, offered "
-    "beside it, localises it: see the acceptance table)."
+    "in the true disease region although the model relies on it: the default map "
+    "is the method that measured best on the validation split, and every map shows "
+    "its measured quality (see the explanation maps table)."
 )
 
 

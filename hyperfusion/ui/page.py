@@ -1,6 +1,7 @@
 """What every page has: the header with the disclaimer and the untrained-weights
 warning, the current patient in the sidebar, and the error boundary around each
-section (:func:`run_safely`)."""
+section (:func:`run_safely`). The page config is set once, by the navigation
+(:mod:`hyperfusion.ui.navigation`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import streamlit as st
 
 from hyperfusion.errors import HyperFusionError
 from hyperfusion.tasks import TASK_NAMES
-from hyperfusion.ui import cached, state
+from hyperfusion.ui import cached, link, state
 
 LOG = logging.getLogger(__name__)
 DISCLAIMER = (
@@ -23,20 +24,24 @@ DISCLAIMER = (
 
 
 def page_header(
-    title: str, caption: str | None = None, models_of: tuple[str, ...] = ()
+    title: str,
+    caption: str | None = None,
+    models_of: tuple[str, ...] = (),
+    sidebar: bool = True,
 ) -> None:
-    """Page config, title, optional caption, the disclaimer, the untrained-weights
-    warning (for the HyperFusion models, or every model of the ``models_of``
-    tasks) and the sidebar."""
-    with contextlib.suppress(st.errors.StreamlitAPIException):
-        st.set_page_config(page_title=f"{title} · HyperFusion Studio", layout="wide")
+    """Title, optional caption, the disclaimer, the untrained-weights warning (for
+    the HyperFusion models, or every model of the ``models_of`` tasks), a shared
+    link's warning and the sidebar (``sidebar=False``: the page draws
+    :func:`sidebar_summary` itself, e.g. in the fragment that edits the EHR)."""
     state.init_state()
     st.title(title)
     if caption:
         st.caption(caption)
     disclaimer()
     untrained_banner(models_of)
-    sidebar_summary()
+    link.show_warning()
+    if sidebar:
+        sidebar_summary()
 
 
 def disclaimer() -> None:
@@ -71,7 +76,8 @@ def _is_trained(engine: Any, task: str, name: str) -> bool:
 
 
 def sidebar_summary() -> None:
-    """The current patient in the sidebar, on every page."""
+    """The current patient in the sidebar, on every page, and what its link
+    holds."""
     rec = st.session_state.get("ehr", {})
     age = rec.get("AGE")
     sex = rec.get("PTGENDER") or "sex unknown"
@@ -82,6 +88,7 @@ def sidebar_summary() -> None:
             f"{'age unknown' if age is None else f'{age:.0f} years'} · "
             f"{sum(v is None for v in rec.values())} fields unknown"
         )
+        st.caption(link.caption(), help=link.PRIVACY_HELP)
 
 
 @contextlib.contextmanager

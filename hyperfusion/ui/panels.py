@@ -12,6 +12,7 @@ import streamlit as st
 
 from hyperfusion.data.ehr_schema import FIELDS, EHRRecord
 from hyperfusion.tasks import AD, BRAIN_AGE
+from hyperfusion.ui import cached
 
 _NO_SELECT = ["lasso2d", "select2d"]
 
@@ -97,6 +98,7 @@ def prediction_summary(prediction: Any) -> None:
 # Images and maps -------------------------------------------------------------------
 
 
+@st.fragment
 def slice_viewer(
     volume: Any,
     affine: Any,
@@ -107,8 +109,11 @@ def slice_viewer(
 ) -> None:
     """Sagittal, coronal and axial planes with a slider per plane (mm, RAS).
 
-    ``figure_options`` go to :func:`hyperfusion.viz.slices.orthogonal_slices`
-    (``threshold``, ``opacity``, ``diverging``, ``overlay_title``...).
+    A fragment: moving a slider reruns only the viewer. The figure comes from
+    :func:`hyperfusion.ui.cached.slice_figure` (one PNG per plane, built once per
+    volume, map, cut and options). ``figure_options`` go to
+    :func:`hyperfusion.viz.slices.orthogonal_slices` (``threshold``, ``opacity``,
+    ``diverging``, ``overlay_title``...).
     """
     from hyperfusion.viz import slices
 
@@ -127,7 +132,7 @@ def slice_viewer(
             key=f"{key}_{plane}_{volume.shape}",
         )
         cut.append(int(round((mm - float(c[0])) / step)))
-    fig = slices.orthogonal_slices(volume, affine, cut, overlay, **figure_options)
+    fig = cached.slice_figure(volume, affine, tuple(cut), overlay, **figure_options)
     chart(fig, key=f"{key}_fig")
 
 

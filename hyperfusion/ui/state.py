@@ -4,7 +4,9 @@ edited, as plain data.
 The keys of ``st.session_state``:
 
 - ``subject``: the example PTID or ``"upload:<sha1>"`` of the current image;
-- ``upload``: ``{"name", "data"}`` of an uploaded file, kept in memory only;
+- ``upload``: ``{"name", "data", "preprocess"}`` of an uploaded file, kept in
+  memory only (``preprocess``: its preprocessing options, see
+  :mod:`hyperfusion.ui.scan_upload`);
 - ``ehr``: the EHR record being edited (a plain dict: widget-keyed state is deleted
   when the user visits a page without that widget, so edits live here instead);
 - ``ehr_origin``: the example whose record was loaded (what a reset reloads);
@@ -28,9 +30,17 @@ from hyperfusion.data.examples import example_record, list_examples
 UPLOAD_PREFIX = "upload:"
 
 
-def upload_key(data: bytes) -> str:
-    """The subject id of an uploaded file."""
-    return UPLOAD_PREFIX + hashlib.sha1(data).hexdigest()[:16]
+def upload_key(data: bytes, preprocess: str = "") -> str:
+    """The subject id of an uploaded file, preprocessed as ``preprocess`` says
+    (e.g. ``"auto"``, ``"full-n4"``; the same file preprocessed otherwise is another
+    image)."""
+    key = UPLOAD_PREFIX + hashlib.sha1(data).hexdigest()[:16]
+    return f"{key}-{preprocess}" if preprocess else key
+
+
+def upload_subject(upload: dict) -> str:
+    """The subject id of a stored upload (``{"name", "data", "preprocess"}``)."""
+    return upload_key(upload["data"], upload.get("preprocess", ""))
 
 
 def is_upload(subject: str) -> bool:
@@ -69,7 +79,7 @@ def stored_upload() -> dict | None:
 def current_upload() -> dict | None:
     """The uploaded file if it is the current image, else None."""
     subject, upload = current_subject(), stored_upload()
-    if upload is not None and subject == upload_key(upload["data"]):
+    if upload is not None and subject == upload_subject(upload):
         return upload
     return None
 
@@ -119,10 +129,12 @@ def select_example(ptid: str, keep_ehr: bool = False) -> None:
         set_ehr(example_record(ptid), origin=ptid)
 
 
-def select_upload(name: str, data: bytes) -> None:
-    """Make uploaded bytes the current image; the edited EHR is kept."""
-    st.session_state["upload"] = {"name": name, "data": data}
-    st.session_state["subject"] = upload_key(data)
+def select_upload(name: str, data: bytes, preprocess: str = "") -> None:
+    """Make uploaded bytes (preprocessed as ``preprocess`` says) the current image;
+    the edited EHR is kept."""
+    upload = {"name": name, "data": data, "preprocess": preprocess}
+    st.session_state["upload"] = upload
+    st.session_state["subject"] = upload_subject(upload)
 
 
 class Timer:

@@ -3,19 +3,12 @@ task and output pickers, and the map controls. Each returns what the user chose.
 
 from __future__ import annotations
 
-import logging
-
 import streamlit as st
 
 from hyperfusion.data.examples import list_examples
-from hyperfusion.errors import HyperFusionError
 from hyperfusion.explain.gradcam import CAM_LABELS
 from hyperfusion.tasks import TASKS, Task, get_task
-from hyperfusion.ui import cached, outputs, state
-
-LOG = logging.getLogger(__name__)
-UPLOAD_TYPES = ["nii", "gz"]  # Streamlit filters on the last suffix; load_mri judges
-
+from hyperfusion.ui import outputs, state
 
 # Subject ---------------------------------------------------------------------------
 
@@ -24,7 +17,7 @@ def _subject_options() -> list[str]:
     options = [str(p) for p in list_examples()["PTID"]]
     upload = state.stored_upload()
     if upload is not None:
-        options.append(state.upload_key(upload["data"]))
+        options.append(state.upload_subject(upload))
     return options
 
 
@@ -46,61 +39,39 @@ def _on_pick() -> None:
     st.session_state.pop("upload_error", None)
 
 
-def _on_upload() -> None:
-    """Check an uploaded file before it replaces the current subject."""
-    file = st.session_state.get("upload_widget")
-    if file is None:
-        return
-    data = file.getvalue()
-    try:
-        cached.prepare_upload(data)
-    except HyperFusionError as exc:
-        st.session_state["upload_error"] = f"{file.name}: {exc}"
-        return
-    except Exception as exc:  # never a traceback
-        LOG.exception("upload %s failed", file.name)
-        st.session_state["upload_error"] = (
-            f"{file.name} could not be read ({type(exc).__name__}); a single 3D T1 "
-            "as NIfTI .nii or .nii.gz is accepted"
-        )
-        return
-    st.session_state.pop("upload_error", None)
-    state.select_upload(file.name, data)
-
-
 def subject_picker() -> None:
-    """Pick a bundled example (with its description) or upload a NIfTI.
+    """Pick a bundled example (with its description) or upload a scan (NIfTI, a
+    DICOM zip or .dcm files), preprocessed with the chosen options while its steps
+    are shown; then the scan's QC (:mod:`hyperfusion.ui.scan_qc`).
 
     A file that cannot be used shows one error line; the previous subject and the
     EHR stay as they were. Uploads stay in memory.
     """
+    from hyperfusion.ui import page, scan_qc, scan_upload
+
     ss = st.session_state
+    pick, upload = st.columns(2)
+    with upload:
+        scan_upload.uploader()
+        scan_upload.process_pending()
     subject = state.current_subject()
     options = _subject_options()
     if subject in options:
         ss["subject_pick"] = subject
-    pick, upload = st.columns(2)
     pick.selectbox(
         "Example subject",
         options,
-        format_func=_subject_name,
+        format_func={o: _subject_name(o) for o in options}.__getitem__,
         key="subject_pick",
         on_change=_on_pick,
         help="Bundled examples come with their EHR; choosing one loads its record.",
     )
     if not state.is_upload(subject):
         pick.caption(str(list_examples().set_index("PTID").loc[subject, "description"]))
-    upload.file_uploader(
-        "…or upload a T1 MRI (NIfTI .nii / .nii.gz)",
-        type=UPLOAD_TYPES,
-        key="upload_widget",
-        on_change=_on_upload,
-        help="Skull-stripped and registered to MNI152, like the training data. "
-        "The file stays in memory and is never written to disk. Your edited EHR "
-        "is kept.",
-    )
     if "upload_error" in ss:
         st.error(ss["upload_error"])
+    with page.run_safely("The scan's QC"):
+        scan_qc.preprocessing_panel()
 
 
 # Tasks and outputs -----------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Orthogonal slice viewer: sagittal, coronal and axial planes of a RAS volume.
 
-Anatomy travels as uint8 and maps as thresholded float32 (values at or below the
-threshold become transparent), which keeps a figure at tens of kilobytes. Axes are in
+Each plane travels as one PNG image (:mod:`hyperfusion.viz.slice_images`): the
+uint8 anatomy with the thresholded map composited on top (values at or below the
+threshold are transparent), a few kilobytes where heatmap traces took tens. Axes are in
 millimetres of MNI152 RAS space, each plane is labelled with its orientation letters
 (L/R, P/A, I/S; the patient's left on the left) and voxels stay square.
 """
@@ -12,13 +13,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from hyperfusion.viz import (
     ANATOMY_SCALE,
     DIVERGING_SCALE,
     MAP_SCALE,
     base_layout,
+    slice_images,
 )
 
 PLANES: tuple[str, str, str] = ("sagittal", "coronal", "axial")
@@ -192,34 +193,33 @@ def orthogonal_slices(
         height: figure height in pixels.
 
     Returns:
-        A figure with three heatmap subplots (plus three overlay heatmaps).
+        A figure with three image subplots (each plane one PNG, the overlay
+        composited in) and, with an overlay, its colour bar.
     """
     anatomy = _checked_volume(anatomy, overlay)
     grey = anatomy if anatomy.dtype == np.uint8 else anatomy_uint8(anatomy)
     coords = grid_coordinates(affine, anatomy.shape)
     cut = _clipped_cut(cut, anatomy.shape)
-    span = shared_vertical_span(affine, anatomy.shape)
-    fig = make_subplots(
-        rows=1,
-        cols=3,
-        column_widths=panel_widths(affine, anatomy.shape),
-        subplot_titles=_plane_titles(coords, cut),
-        horizontal_spacing=0.11,
-    )
-    shown = None
+    if overlay is not None and limit is None:
+        limit = _default_limit(overlay, diverging)
+    colours = {
+        "anatomy_scale": ANATOMY_SCALE,
+        "overlay_scale": DIVERGING_SCALE if diverging else MAP_SCALE,
+        "limits": (0.0, 1.0)
+        if limit is None
+        else (-limit if diverging else 0.0, limit),
+        "opacity": opacity,
+    }
+    shown = {"threshold": threshold, "diverging": diverging, "mask": mask_background}
+    layout = _slices_layout(affine, anatomy.shape, coords, cut, height)
+    data = [
+        _plane_image(col, plane, coords, cut, grey, overlay, shown, colours)
+        for col, plane in enumerate(PLANES, start=1)
+    ]
     if overlay is not None:
-        shown = masked_overlay(overlay, threshold, diverging)
-        if mask_background:
-            shown[grey == 0] = np.nan
-        if limit is None:
-            limit = _default_limit(overlay, diverging)
-    for col, plane in enumerate(PLANES, start=1):
-        _add_plane(fig, col, plane, coords, cut, grey, shown, opacity, overlay_title)
-        _decorate_panel(fig, col, plane, coords, cut, affine, span)
-    _style_slices(fig, height)
-    if overlay is not None:
-        fig.update_layout(coloraxis=_overlay_colors(diverging, limit, overlay_title))
-    return fig
+        data.append(_colour_bar_trace(len(PLANES)))
+        layout["coloraxis"] = _overlay_colors(diverging, limit or 1.0, overlay_title)
+    return go.Figure(data=data, layout=layout)
 
 
 def _checked_volume(anatomy: np.ndarray, overlay: np.ndarray | None) -> np.ndarray:
@@ -258,66 +258,121 @@ def _default_limit(overlay: np.ndarray, diverging: bool) -> float:
     return (peak if peak > 0 else 1.0) if diverging else 1.0
 
 
-def _add_plane(
-    fig: go.Figure,
+def _plane_image(
     col: int,
     plane: str,
     coords: tuple[np.ndarray, np.ndarray, np.ndarray],
     cut: Sequence[int],
     grey: np.ndarray,
-    shown: np.ndarray | None,
-    opacity: float,
-    overlay_title: str,
-) -> None:
-    """One plane's anatomy heatmap in column ``col`` and, when given, the
-    thresholded overlay on top of it, both on the mm grid."""
+    overlay: np.ndarray | None,
+    shown: dict,
+    colours: dict,
+) -> dict:
+    """One plane's image trace for column ``col``: the anatomy with, when given,
+    the overlay composited on top (thresholded and masked as ``shown`` says;
+    ``colours``: the keyword arguments of
+    :func:`~hyperfusion.viz.slice_images.composite`), placed on the mm grid."""
     h_axis, v_axis = PLANE_AXES[plane]
     hx, vy = coords[h_axis], coords[v_axis]
     index = cut[PLANES.index(plane)]
-    h_name, v_name = AXIS_NAMES[h_axis], AXIS_NAMES[v_axis]
-    fig.add_trace(
-        go.Heatmap(
-            z=plane_slice(grey, plane, index),
-            x=hx,
-            y=vy,
-            coloraxis="coloraxis2",
-            hovertemplate=f"{h_name} %{{x:.0f}} mm, {v_name} %{{y:.0f}} mm"
-            "<extra></extra>",
-        ),
-        row=1,
-        col=col,
-    )
-    if shown is not None:
-        fig.add_trace(
-            go.Heatmap(
-                z=plane_slice(shown, plane, index),
-                x=hx,
-                y=vy,
-                coloraxis="coloraxis",
-                opacity=opacity,
-                hovertemplate=f"{overlay_title} %{{z:.2f}}<extra></extra>",
-            ),
-            row=1,
-            col=col,
+    grey_plane = plane_slice(grey, plane, index)
+    over = None
+    if overlay is not None:
+        over = masked_overlay(
+            plane_slice(overlay, plane, index), shown["threshold"], shown["diverging"]
         )
+        if shown["mask"]:
+            over[grey_plane == 0] = np.nan
+    rgb = slice_images.composite(grey_plane, over, **colours)
+    suffix = "" if col == 1 else str(col)
+    h_name, v_name = AXIS_NAMES[h_axis], AXIS_NAMES[v_axis]
+    return {
+        "type": "image",
+        "source": slice_images.png_data_uri(rgb),
+        "x0": float(hx[0]),
+        "dx": float(hx[1] - hx[0]) if len(hx) > 1 else 1.0,
+        "y0": float(vy[0]),
+        "dy": float(vy[1] - vy[0]) if len(vy) > 1 else 1.0,
+        "xaxis": f"x{suffix}",
+        "yaxis": f"y{suffix}",
+        "hovertemplate": f"{h_name} %{{x:.0f}} mm, {v_name} %{{y:.0f}} mm"
+        "<extra></extra>",
+    }
 
 
-def _style_slices(fig: go.Figure, height: int) -> None:
-    """The viewer's layout: grey anatomy scale without a bar, no legend, and small
-    plane titles just above the panels."""
+def _colour_bar_trace(col: int) -> dict:
+    """An invisible one-point trace on the overlay's colour axis, so that the colour
+    bar of the composited map is drawn."""
+    suffix = "" if col == 1 else str(col)
+    return {
+        "type": "scatter",
+        "x": [None],
+        "y": [None],
+        "mode": "markers",
+        "marker": {"color": [0.0], "coloraxis": "coloraxis"},
+        "hoverinfo": "skip",
+        "showlegend": False,
+        "xaxis": f"x{suffix}",
+        "yaxis": f"y{suffix}",
+    }
+
+
+def _subplot_domains(widths: Sequence[float], spacing: float = 0.11) -> list[list]:
+    """Horizontal paper domains of side-by-side panels in proportion to ``widths``
+    with ``spacing`` between them (as plotly's ``make_subplots`` lays them out)."""
+    usable = 1.0 - spacing * (len(widths) - 1)
+    total = float(sum(widths))
+    domains, left = [], 0.0
+    for width in widths:
+        right = left + usable * float(width) / total
+        domains.append([left, right])
+        left = right + spacing
+    return domains
+
+
+def _slices_layout(
+    affine: np.ndarray,
+    shape: Sequence[int],
+    coords: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cut: Sequence[int],
+    height: int,
+) -> dict:
+    """The viewer's layout: the three panels' axes in mm, their titles, the
+    orientation letters and crosshairs, no legend."""
     layout = base_layout(height)
     layout["margin"] = {"l": 55, "r": 10, "t": 40, "b": 45}
-    fig.update_layout(
-        **layout,
-        coloraxis2={
-            "colorscale": ANATOMY_SCALE,
-            "cmin": 0,
-            "cmax": 255,
-            "showscale": False,
-        },
-        showlegend=False,
-    )
-    fig.update_annotations(font_size=12, yshift=6, selector={"yref": "paper"})
+    layout["showlegend"] = False
+    span = shared_vertical_span(affine, shape)
+    domains = _subplot_domains(panel_widths(affine, shape))
+    annotations, shapes = [], []
+    titles = _plane_titles(coords, cut)
+    for col, plane in enumerate(PLANES, start=1):
+        suffix = "" if col == 1 else str(col)
+        x_axis, y_axis, marks, lines = _panel_axes(plane, suffix, coords, cut, affine)
+        y_axis["range"] = [y_axis["range"][1] - span, y_axis["range"][1]]
+        layout[f"xaxis{suffix}"] = {**x_axis, "domain": domains[col - 1]}
+        layout[f"yaxis{suffix}"] = {**y_axis, "domain": [0.0, 1.0]}
+        annotations.append(_panel_title(titles[col - 1], sum(domains[col - 1]) / 2))
+        annotations.extend(marks)
+        shapes.extend(lines)
+    layout["annotations"], layout["shapes"] = annotations, shapes
+    return layout
+
+
+def _panel_title(text: str, x: float) -> dict:
+    """A plane's title just above its panel (paper coordinates)."""
+    return {
+        "text": text,
+        "x": x,
+        "y": 1.0,
+        "xref": "paper",
+        "yref": "paper",
+        "xanchor": "center",
+        "yanchor": "bottom",
+        "showarrow": False,
+        "font": {"size": 12},
+        "yshift": 6,
+    }
 
 
 def _overlay_colors(diverging: bool, limit: float, title: str) -> dict:
@@ -335,50 +390,45 @@ def _overlay_colors(diverging: bool, limit: float, title: str) -> dict:
     }
 
 
-def _decorate_panel(
-    fig: go.Figure,
-    col: int,
+def _panel_axes(
     plane: str,
+    suffix: str,
     coords: tuple[np.ndarray, np.ndarray, np.ndarray],
     cut: Sequence[int],
     affine: np.ndarray,
-    span: float,
-) -> None:
-    """Axis titles in mm with directions, square voxels, orientation letters and
-    the crosshair of the other two planes. The vertical axis shows ``span`` mm
-    (the tallest plane's extent), the image at its top, ticks only beside it."""
+) -> tuple[dict, dict, list[dict], list[dict]]:
+    """One panel's x and y axes (titles in mm with directions, square voxels,
+    ticks only beside the image), its orientation letters and the crosshair of
+    the other two planes; the y range is the image's own (the caller pads it)."""
     h_axis, v_axis = PLANE_AXES[plane]
-    suffix = "" if col == 1 else str(col)
     xref, yref = f"x{suffix}", f"y{suffix}"
     lo_h, hi_h = AXIS_LETTERS[h_axis]
     lo_v, hi_v = AXIS_LETTERS[v_axis]
     half_h, half_v = affine[h_axis][h_axis] / 2, affine[v_axis][v_axis] / 2
     h_range = [float(coords[h_axis][0] - half_h), float(coords[h_axis][-1] + half_h)]
     v_range = [float(coords[v_axis][0] - half_v), float(coords[v_axis][-1] + half_v)]
-    fig.update_xaxes(
-        title_text=f"{AXIS_NAMES[h_axis]} (mm)  {lo_h} → {hi_h}",
-        range=h_range,
-        constrain="domain",
-        showgrid=False,
-        zeroline=False,
-        ticks="outside",
-        row=1,
-        col=col,
-    )
-    fig.update_yaxes(
-        title_text=f"{AXIS_NAMES[v_axis]} (mm)  {lo_v} → {hi_v}",
-        range=[v_range[1] - max(span, v_range[1] - v_range[0]), v_range[1]],
-        tickmode="array",
-        tickvals=nice_ticks(*v_range),
-        scaleanchor=xref,
-        scaleratio=1,
-        constrain="domain",
-        showgrid=False,
-        zeroline=False,
-        ticks="outside",
-        row=1,
-        col=col,
-    )
+    common = {
+        "constrain": "domain",
+        "showgrid": False,
+        "zeroline": False,
+        "ticks": "outside",
+    }
+    x_axis = {
+        "title": {"text": f"{AXIS_NAMES[h_axis]} (mm)  {lo_h} → {hi_h}"},
+        "range": h_range,
+        "anchor": yref,
+        **common,
+    }
+    y_axis = {
+        "title": {"text": f"{AXIS_NAMES[v_axis]} (mm)  {lo_v} → {hi_v}"},
+        "range": v_range,
+        "tickmode": "array",
+        "tickvals": nice_ticks(*v_range),
+        "scaleanchor": xref,
+        "scaleratio": 1,
+        "anchor": xref,
+        **common,
+    }
     h_mid, v_mid = sum(h_range) / 2, sum(v_range) / 2
     letters = [
         (h_range[0], v_mid, lo_h, "left", "middle"),
@@ -386,26 +436,20 @@ def _decorate_panel(
         (h_mid, v_range[0], lo_v, "center", "bottom"),
         (h_mid, v_range[1], hi_v, "center", "top"),
     ]
-    for x, y, text, xanchor, yanchor in letters:
-        fig.add_annotation(
-            x=x,
-            y=y,
-            xref=xref,
-            yref=yref,
-            text=f"<b>{text}</b>",
-            showarrow=False,
-            xanchor=xanchor,
-            yanchor=yanchor,
-            font={"color": "#f4d35e", "size": 12},
-        )
+    marks = [
+        {
+            "x": x, "y": y, "xref": xref, "yref": yref, "text": f"<b>{text}</b>",
+            "showarrow": False, "xanchor": xanchor, "yanchor": yanchor,
+            "font": {"color": "#f4d35e", "size": 12},
+        }
+        for x, y, text, xanchor, yanchor in letters
+    ]  # fmt: skip
     h_cut = float(coords[h_axis][cut[h_axis]])
     v_cut = float(coords[v_axis][cut[v_axis]])
-    line = {"color": _CROSSHAIR, "width": 1}
-    fig.add_shape(
-        type="line", xref=xref, yref=yref, x0=h_cut, x1=h_cut, y0=v_range[0],
-        y1=v_range[1], line=line,
-    )  # fmt: skip
-    fig.add_shape(
-        type="line", xref=xref, yref=yref, x0=h_range[0], x1=h_range[1], y0=v_cut,
-        y1=v_cut, line=line,
-    )  # fmt: skip
+    line = {"type": "line", "xref": xref, "yref": yref,
+            "line": {"color": _CROSSHAIR, "width": 1}}  # fmt: skip
+    lines = [
+        {**line, "x0": h_cut, "x1": h_cut, "y0": v_range[0], "y1": v_range[1]},
+        {**line, "x0": h_range[0], "x1": h_range[1], "y0": v_cut, "y1": v_cut},
+    ]
+    return x_axis, y_axis, marks, lines

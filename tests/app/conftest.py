@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO_ROOT
 
-APP = str(REPO_ROOT / "app.py")
+APP = str(REPO_ROOT / "app.py")  # the navigation entry; the Patient page first
+PATIENT = "pages/0_Patient.py"
 EXPLAIN = "pages/1_Explain.py"
 HYPERNETWORK = "pages/2_Hypernetwork.py"
 TIMEOUT = 60  # the first run imports torch and loads the models
@@ -20,7 +21,7 @@ TIMEOUT = 60  # the first run imports torch and loads the models
 
 @pytest.fixture
 def app() -> AppTest:
-    """The Patient page after its first run."""
+    """The app (on its default page, Patient) after its first run."""
     return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
 
 
@@ -59,3 +60,42 @@ def assert_clean(at: AppTest) -> None:
     """No exception element and no error box on the page."""
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+
+
+# Fragments -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The ForwardMsgs of the latest AppTest run (AppTest keeps only the parsed
+    tree; the messages carry each element's fragment id)."""
+    from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+
+    latest: list[Any] = []
+    original = LocalScriptRunner.forward_msgs
+
+    def forward_msgs(self: LocalScriptRunner) -> list[Any]:
+        msgs = original(self)
+        latest[:] = list(msgs)
+        return msgs
+
+    monkeypatch.setattr(LocalScriptRunner, "forward_msgs", forward_msgs)
+    return latest
+
+
+def fragment_of(
+    messages: list[Any], kind: str, label: str | None = None, field: str = "label"
+) -> str:
+    """The fragment id ("" outside any fragment) of the first element of ``kind``
+    (``"number_input"``, ``"metric"``, ``"plotly_chart"``...) whose ``field``
+    (``"label"``; ``"body"`` for markdown) starts with ``label`` (any element of
+    that kind when None)."""
+    for msg in messages:
+        if not msg.HasField("delta") or not msg.delta.HasField("new_element"):
+            continue
+        element = msg.delta.new_element
+        if element.WhichOneof("type") != kind:
+            continue
+        if label is None or getattr(getattr(element, kind), field).startswith(label):
+            return msg.delta.fragment_id
+    raise AssertionError(f"no {kind} {label!r} was sent")

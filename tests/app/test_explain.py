@@ -1,10 +1,20 @@
-"""The Explain page: Grad-CAM, the scenario difference map and EHR attribution."""
+"""The Explain page: the maps of every method beside their measured quality, the
+scenario difference map and EHR attribution."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from hyperfusion.evaluate.explanation_records import (
+    Explanations,
+    MethodQuality,
+    Quality,
+    QualityStats,
+)
+from hyperfusion.explain.methods import METHODS
 from tests.app.conftest import APP, EXPLAIN, TIMEOUT, assert_clean, figures
 from tests.metrics_example import cam_summary, example_metrics, model_result
 
@@ -16,7 +26,7 @@ def explain() -> AppTest:
 
 
 def _slice_figures(at: AppTest) -> list[dict]:
-    return [f for f in figures(at) if "coloraxis2" in f["layout"]]
+    return [f for f in figures(at) if f["data"][0].get("type") == "image"]
 
 
 def test_the_page_renders_maps_and_attributions(explain):
@@ -50,18 +60,90 @@ def test_the_signed_map_shows_evidence_against_in_a_diverging_scale(explain):
     assert signed["colorscale"] != plain["colorscale"]
 
 
-def test_the_measured_localisation_of_both_maps_is_stated(tmp_path, monkeypatch):
+RATIOS = {
+    "hirescam": 3.9,
+    "cam": 1.0,
+    "ig": 4.1,
+    "ig-smoothgrad": 4.2,
+    "occlusion": 2.0,
+    "gradcam": 1.04,
+    "xgradcam": 0.9,
+}
+
+
+def _table(at: AppTest, column: str):
+    """The first table on the page with ``column``."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _explanations(default: str = "hirescam") -> Explanations:
+    """Every method measured (mass ratios :data:`RATIOS`), ``default`` chosen."""
+    methods = {}
+    for name, ratio in RATIOS.items():
+        seeds = {"0": Quality(145, 32, ratio, 0.8, 0.2, 0.4, 0.05)}
+        stats = QualityStats.over(list(seeds.values()))
+        methods[name] = MethodQuality("input", 10.0, stats, seeds)
+    return Explanations(default, {"subjects": "MCI and AD test subjects"}, methods)
+
+
+@pytest.fixture
+def measured_explain(tmp_path, monkeypatch) -> AppTest:
+    """The Explain page reading a metrics.json with every method measured."""
     from hyperfusion.modelcard import measured
 
     result = model_result({}, cams=cam_summary(1.04, 3.8))
+    metrics = example_metrics({"ad": {"hyperfusion": result}})
     path = tmp_path / "metrics.json"
-    example_metrics({"ad": {"hyperfusion": result}}).write(path)
+    replace(metrics, explanations=_explanations()).write(path)
     monkeypatch.setattr(measured, "METRICS_PATH", path)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at = at.switch_page(EXPLAIN).run()
+    return at.switch_page(EXPLAIN).run()
+
+
+def test_the_default_comes_first_and_grad_cam_is_one_click_away(measured_explain):
+    at = measured_explain
     assert_clean(at)
-    captions = [c.value for c in at.caption]
-    assert any("1.0× chance for Grad-CAM and 3.8× for HiResCAM" in c for c in captions)
+    picker = at.button_group(key="explain_method")
+    assert picker.value == "hirescam"
+    assert picker.options[0] == "HiResCAM · 3.9×"
+    assert "Grad-CAM (fails) · 1.0×" in picker.options
+    title = _slice_figures(at)[0]["layout"]["coloraxis"]["colorbar"]["title"]
+    assert "HiResCAM" in str(title)
+    picker.set_value("gradcam").run()
+    assert_clean(at)
+    title = _slice_figures(at)[0]["layout"]["coloraxis"]["colorbar"]["title"]
+    assert "Grad-CAM" in str(title) and "relative evidence" in str(title)
+
+
+def test_the_quality_table_sits_beside_the_map(measured_explain):
+    table = _table(measured_explain, "Mass in region (× chance)")
+    assert table["Method"].tolist()[0] == "HiResCAM"
+    assert set(table["Method"]) == {METHODS[m].label for m in RATIOS}
+    rows = table.set_index("Method")
+    assert rows.loc["Grad-CAM", "Role"] == "documented failure"
+    assert rows.loc["Grad-CAM", "Mass in region (× chance)"] == pytest.approx(1.04)
+    assert rows.loc["HiResCAM", ""] == "▶"  # the map shown
+
+
+def test_reference_maps_show_their_units_and_occlusion_its_patches(measured_explain):
+    at = measured_explain
+    at.button_group(key="explain_method").set_value("ig").run()
+    assert_clean(at)
+    title = str(_slice_figures(at)[0]["layout"]["coloraxis"]["colorbar"]["title"])
+    assert "Integrated Gradients" in title and "per voxel" in title
+    assert any("adds up to" in c.value for c in at.caption)
+    at.button_group(key="explain_method").set_value("occlusion").run()
+    assert_clean(at)
+    patches = _table(at, "rank")
+    assert list(patches.columns[:2]) == ["rank", "side"] and len(patches) == 10
+
+
+def test_every_map_is_offered_as_nifti_in_the_input_space(measured_explain):
+    at = measured_explain
+    for name in ("hirescam", "gradcam"):
+        at.button_group(key="explain_method").set_value(name).run()
+        labels = [str(b.proto.label) for b in at.get("download_button")]
+        assert any(METHODS[name].label in lab and "NIfTI" in lab for lab in labels)
 
 
 def test_localisation_is_read_from_metrics_json():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import APP, HYPERNETWORK, TIMEOUT, assert_clean, figures
+from tests.app.scrub_checks import assert_frames_match_the_engine, scrub_chart
 
 
 def test_the_page_shows_generated_weights_and_responds_to_a_field_choice():
@@ -25,3 +26,7 @@ def test_the_page_shows_generated_weights_and_responds_to_a_field_choice():
         for f in figures(at)
         if f["data"][0]["type"] == "heatmap"
     ]
+    # The scrubber follows the chosen field and plays the engine's sweep.
+    chart = scrub_chart(at)
+    record, subject = dict(at.session_state["ehr"]), at.session_state["subject"]
+    assert_frames_match_the_engine(chart, subject, record, "AGE")

@@ -1,4 +1,5 @@
-"""The Patient page (app.py): renders, reacts to edits, keeps them, takes uploads."""
+"""The Patient page (the app's default page): renders, reacts to edits, keeps them,
+takes uploads."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hyperfusion.viz.charts import PROBABILITY_TITLE
 from tests.app.conftest import (
     APP,
     EXPLAIN,
+    PATIENT,
     TIMEOUT,
     assert_clean,
     figures,
@@ -51,7 +53,7 @@ def test_edits_survive_a_visit_to_other_pages(app):
     app.switch_page(EXPLAIN).run()
     assert_clean(app)
     assert app.session_state["ehr"]["AGE"] == 83
-    app.switch_page("app.py").run()
+    app.switch_page(PATIENT).run()
     assert app.session_state["ehr"]["AGE"] == 83
     assert number_input(app, "Age (years)").value == 83
 

@@ -14,6 +14,7 @@ from hyperfusion.data.examples import example_image_bytes
 from hyperfusion.engine import Engine
 from hyperfusion.viz import whatif
 from tests.app.conftest import APP, TIMEOUT, plotly_array
+from tests.app.scrub_checks import assert_frames_match_the_engine, scrub_chart
 from tests.tolerances import PROB_SUM_ATOL, U32
 
 WHAT_IF = "pages/3_What_if.py"
@@ -48,6 +49,7 @@ def assert_clean(at: AppTest) -> None:
 
 def test_the_sweep_covers_the_field_and_follows_the_chosen_field(page):
     assert_clean(page)
+    page.selectbox(key="whatif_field").set_value("AGE").run()  # tests run shuffled
     assert page.title[0].value == "What if"
     ages = frame(page, "value", "CN", "brain_age")
     assert len(ages) == 64
@@ -100,3 +102,13 @@ def test_the_flip_table_agrees_with_the_engine(page):
         else:
             assert row["diagnosis"] == f"{flip['from']} → {flip['to']}"
             assert row["flip value"] == whatif.format_value(field, flip["value"])
+
+
+def test_the_scrubber_plays_the_engines_sweep_in_frames(page):
+    page.selectbox(key="whatif_field").set_value("TAU").run()
+    assert_clean(page)
+    record, subject = dict(page.session_state["ehr"]), page.session_state["subject"]
+    chart = scrub_chart(page)
+    assert_frames_match_the_engine(chart, subject, record, "TAU")
+    prefix = chart["layout"]["sliders"][0]["currentvalue"]["prefix"]
+    assert prefix == f"{FIELD_BY_NAME['TAU'].label}: "

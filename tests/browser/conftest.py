@@ -4,6 +4,13 @@ A real ``streamlit run app.py`` server (its own process group, killed at teardow
 and Debian's chromium driven by Playwright. Playwright never downloads a browser
 here: without ``/usr/bin/chromium`` every browser test is skipped (``make test``
 installs it, so CI runs them).
+
+The app navigates with ``st.navigation``: the sidebar links read "Patient" (the
+default page, at the root URL) and then the titles of ``pages/``. A tab from the
+``page`` fixture decodes the websocket's messages with Streamlit's own protobufs
+(:class:`ScriptRuns`): a rerun has ended when its ``script_finished`` message
+arrived, which also holds for a fragment's rerun (quick enough, it may never show
+``data-test-script-state="running"``).
 """
 
 from __future__ import annotations
@@ -182,10 +189,12 @@ def browser(chromium: Path) -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, app_url: str) -> Iterator[Any]:
     """A fresh browser context (so a fresh Streamlit session) on the Patient page,
-    at 1600x1000, after its first run has rendered."""
+    at 1600x1000, after its first run has rendered; its script runs are watched
+    (:func:`watch_scripts`)."""
     context = browser.new_context(viewport=VIEWPORT)
     tab = context.new_page()
     tab.set_default_timeout(RERUN_MS)
+    watch_scripts(tab)
     try:
         tab.goto(app_url, wait_until="domcontentloaded")
         tab.wait_for_selector('[data-testid="stMetric"]', timeout=FIRST_PAINT_MS)
@@ -206,6 +215,50 @@ def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # Helpers ----------------------------------------------------------------------------
+
+
+class ScriptRuns:
+    """What a tab's Streamlit session says over its websocket: how many script runs
+    (whole or fragment) have finished, and, while ``recording``, every message."""
+
+    def __init__(self) -> None:
+        self.finished = 0
+        self.recording = False
+        self.messages: list[Any] = []
+
+    def on_frame(self, payload: bytes | str) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if isinstance(payload, str):
+            return
+        msg = ForwardMsg.FromString(payload)
+        if self.recording:
+            self.messages.append(msg)
+        early = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
+        if msg.HasField("script_finished") and msg.script_finished != early:
+            self.finished += 1
+
+    @contextlib.contextmanager
+    def record(self) -> Iterator[list[Any]]:
+        """The messages received inside the block."""
+        self.messages, self.recording = [], True
+        try:
+            yield self.messages
+        finally:
+            self.recording = False
+
+
+def watch_scripts(page: Any) -> ScriptRuns:
+    """Decode a tab's websocket messages from now on (call it before ``goto``)."""
+    runs = ScriptRuns()
+    page.on("websocket", lambda ws: ws.on("framereceived", runs.on_frame))
+    page._hf_runs = runs  # read by rerun()
+    return runs
+
+
+def script_runs(page: Any) -> ScriptRuns | None:
+    """The tab's :class:`ScriptRuns`, if :func:`watch_scripts` was called."""
+    return getattr(page, "_hf_runs", None)
 
 
 # What is still pending, for the message of a timed-out wait.
@@ -246,12 +299,25 @@ def rerun(page: Any, timeout_ms: int = RERUN_MS) -> Iterator[None]:
     """Wait, after the body's action, for the rerun it triggers to finish.
 
     Waiting for ``notRunning`` alone is racy (it can return before the rerun
-    starts): a MutationObserver armed before the action records the ``running``
-    state, and the wait ends once it was seen and the script is idle again.
+    starts). On a watched tab the wait ends once a new ``script_finished``
+    message has arrived; otherwise a MutationObserver armed before the action
+    records the ``running`` state, and the wait ends once it was seen and the
+    script is idle again. Then everything must be drawn.
     """
-    page.evaluate(_ARM)
-    yield
-    _wait(page, _RERUN_DONE, timeout_ms)
+    runs = script_runs(page)
+    if runs is None:
+        page.evaluate(_ARM)
+        yield
+        _wait(page, _RERUN_DONE, timeout_ms)
+    else:
+        before = runs.finished
+        yield
+        deadline = time.monotonic() + timeout_ms / 1000
+        while runs.finished <= before:
+            if time.monotonic() > deadline:
+                pending = page.evaluate(_PENDING)
+                raise AssertionError(f"no script run finished: {pending}")
+            page.wait_for_timeout(20)  # Playwright delivers the frames meanwhile
     wait_rendered(page, timeout_ms)
 
 

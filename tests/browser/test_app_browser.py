@@ -1,7 +1,8 @@
 """Acceptance of the Streamlit app in a real browser (chromium via Playwright).
 
 What a user does: open the app, visit every page from the sidebar, edit the health
-record and watch the prediction move, keep the edit across pages, upload a NIfTI
+record and watch the prediction move (a fragment's rerun, nothing else re-sent),
+keep the edit across pages and in the link (a reload restores it), upload a NIfTI
 (a good one and a broken one). Screenshots of every page go to a temporary folder,
 or to ``docs/screenshots`` with ``HF_UPDATE_SCREENSHOTS=1``.
 """
@@ -16,12 +17,14 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import (
+    FIRST_PAINT_MS,
     errors,
     exceptions,
     full_page_screenshot,
     go_to,
     nav_links,
     rerun,
+    script_runs,
     wait_rendered,
 )
 from tests.conftest import REPO_ROOT
@@ -53,25 +56,17 @@ _SHOWN_TEXT = """(el) => [el.innerText,
 
 
 def _page_label(script: Path) -> str:
-    """The sidebar label Streamlit derives from a page file name."""
+    """A page's title (and sidebar label), from its file name."""
     return re.sub(r"^\d+_", "", script.stem).replace("_", " ")
 
 
 def present_pages() -> list[str]:
-    """Sidebar labels of the pages present in pages/ (the Patient page first)."""
-    pages = sorted((REPO_ROOT / "pages").glob("*.py"))
-    return [PATIENT, *(_page_label(p) for p in pages)]
+    """Sidebar labels of the pages present in pages/, in order (Patient first)."""
+    return [_page_label(p) for p in sorted((REPO_ROOT / "pages").glob("*.py"))]
 
 
 def _slug(title: str) -> str:
     return title.lower().replace(" ", "_").replace("-", "_")
-
-
-def _nav_label(page: Any, title: str) -> str:
-    """The sidebar label of a page; the Patient page is the first link, whatever
-    its label (Streamlit names the entry script after its file)."""
-    labels = list(nav_links(page))
-    return labels[0] if title == PATIENT else title
 
 
 def title(page: Any) -> str:
@@ -125,8 +120,9 @@ def assert_clean(page: Any, where: str) -> None:
 
 
 def sidebar_caption(page: Any) -> Any:
-    """The sidebar's 'Current patient' summary."""
-    return page.locator('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]')
+    """The sidebar's 'Current patient' summary (the first of its captions)."""
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    return sidebar.locator('[data-testid="stCaptionContainer"]').first
 
 
 @pytest.fixture(scope="session")
@@ -142,16 +138,15 @@ def mni152_1mm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_page_renders_for_the_default_subject(
     page: Any, screenshot_dir: Path
 ) -> None:
-    """The sidebar links to the Patient page and to every page in pages/; each
-    page, reached from the sidebar, renders for the default example subject with
+    """The sidebar links to every page in pages/, "Patient" first; each page,
+    reached from the sidebar, renders for the default example subject with
     its title, no exception and no unexpected error box; a full-page screenshot of
     each is saved once everything is drawn."""
     labels = list(nav_links(page))
-    assert len(labels) == len(present_pages()), labels
-    assert labels[1:] == present_pages()[1:]
+    assert labels == present_pages() and labels[0] == PATIENT, labels
     assert title(page) == PATIENT
     for name in [*present_pages()[1:], PATIENT]:
-        go_to(page, _nav_label(page, name))
+        go_to(page, name)
         assert title(page) == name
         assert_clean(page, name)
         full_page_screenshot(page, screenshot_dir / f"{_slug(name)}.png")
@@ -178,6 +173,46 @@ def test_ehr_edit_changes_the_prediction(page: Any) -> None:
     assert_clean(page, PATIENT)
 
 
+def _sent_labels(messages: list[Any]) -> list[str]:
+    """The labels of the widgets and metrics a run sent (re-sent elements)."""
+    labels = []
+    for msg in messages:
+        if msg.HasField("delta") and msg.delta.HasField("new_element"):
+            element = msg.delta.new_element
+            inner = getattr(element, element.WhichOneof("type"))
+            labels.append(getattr(inner, "label", ""))
+    return labels
+
+
+def test_an_ehr_edit_reruns_only_its_fragment_and_goes_into_the_link(
+    page: Any,
+) -> None:
+    """Pressing Enter in the Age field reruns only the editor's fragment: its run
+    is fragment-scoped, it re-sends the prediction but neither the subject picker
+    nor the slice viewer, and the address bar gets the edit, so that a reload
+    restores the same patient."""
+    age_box = page.get_by_label(AGE, exact=True)
+    new_age = 90 if float(age_box.input_value()) < 80 else 40
+    before = prediction(page)
+    age_box.fill(str(new_age))
+    with script_runs(page).record() as messages, rerun(page):
+        age_box.press("Enter")
+    after = changed_prediction(page, before)
+    assert after[1] != before[1] and after[2] != before[2]
+    runs = [m.metadata.run for m in messages if m.HasField("new_session")]
+    assert runs and all(run.fragment_ids for run in runs), runs  # fragment-scoped
+    sent = _sent_labels(messages)
+    assert "Brain-age gap" in sent and AGE in sent
+    assert "Example subject" not in sent and "Axial plane: z (mm)" not in sent
+    assert f"AGE={new_age}" in page.url and "subject=" in page.url
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=FIRST_PAINT_MS)
+    wait_rendered(page, FIRST_PAINT_MS)
+    assert float(page.get_by_label(AGE, exact=True).input_value()) == new_age
+    assert prediction(page)[1] == after[1]
+    assert_clean(page, PATIENT)
+
+
 def test_edited_ehr_survives_every_page(page: Any) -> None:
     """An EHR edit is kept while the user visits every other page (each page's
     sidebar shows it) and is still in the Age field back on the Patient page."""
@@ -190,7 +225,8 @@ def test_edited_ehr_survives_every_page(page: Any) -> None:
         go_to(page, name)
         assert title(page) == name
         assert f"{new_age} years" in sidebar_caption(page).inner_text(), name
-    go_to(page, _nav_label(page, PATIENT))
+        assert f"AGE={new_age}" in page.url, name  # the link follows every page
+    go_to(page, PATIENT)
     assert title(page) == PATIENT
     assert float(page.get_by_label(AGE, exact=True).input_value()) == new_age
     assert prediction(page) == edited

@@ -27,6 +27,7 @@ from hyperfusion.evaluate.summary import (
     pool_reliability,
     ranking,
 )
+from hyperfusion.explain.methods import METHODS
 from hyperfusion.train.data import SplitData
 from hyperfusion.train.run import RunSpec, train_run
 from tests.metrics_example import model_result
@@ -126,6 +127,18 @@ def test_evaluate_reproduces_the_stored_test_metrics(
     text = results.read_text()
     assert "| hyperfusion | 2 |" in text and "MAE (years)" in text
     assert "| HiResCAM | `trunk.blocks.1` (the app's) |" in text
+    # Every map method measured, the default chosen on validation; the baseline
+    # the folder lacked was made from the training split.
+    block = report["explanations"]
+    assert set(block) - {"default_method", "protocol", "selection"} == set(METHODS)
+    assert block["default_method"] in METHODS
+    assert METHODS[block["default_method"]].cached
+    for name in METHODS:
+        stats = block[name]
+        assert set(stats["seeds"]) == {"0", "1"} and stats["latency_ms"] > 0
+        assert stats["mass_ratio"]["n"] == 2
+    assert (weights / "healthy_baseline.safetensors").is_file()
+    assert "## Explanations" in text and "Chosen on the validation split" in text
 
 
 def test_evaluate_refuses_a_cohort_the_weights_were_not_trained_on(

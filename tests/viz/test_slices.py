@@ -1,4 +1,5 @@
-"""The orthogonal slice viewer: planes, mm axes, orientation, overlays, payload."""
+"""The orthogonal slice viewer: planes as PNG images, mm axes, orientation, overlays
+composited in, payload."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 
 from hyperfusion.config import Grid
 from hyperfusion.viz import DIVERGING_SCALE
+from hyperfusion.viz.slice_images import colour_table, decode_png_uri, grey_table
 from hyperfusion.viz.slices import (
     anatomy_uint8,
     grid_coordinates,
@@ -28,10 +30,14 @@ def volume(rng) -> np.ndarray:
     return vol
 
 
-def _traces(fig):
-    anatomy = [t for t in fig.data if t.coloraxis == "coloraxis2"]
-    overlay = [t for t in fig.data if t.coloraxis == "coloraxis"]
-    return anatomy, overlay
+def _images(fig) -> list[np.ndarray]:
+    """Each plane's pixels, bottom row first (as the plane's vertical axis runs)."""
+    return [decode_png_uri(t.source)[::-1] for t in fig.data if t.type == "image"]
+
+
+def _grey(plane: np.ndarray) -> np.ndarray:
+    """What the anatomy alone looks like: its grey level in every channel."""
+    return np.repeat(grey_table()[plane][..., None], 3, axis=-1)
 
 
 def test_grid_coordinates_are_voxel_centres_in_mm():
@@ -56,15 +62,14 @@ def test_anatomy_is_uint8_with_black_background(volume):
 
 def test_each_plane_shows_the_right_axes_with_square_voxels(volume):
     fig = orthogonal_slices(volume, GRID.affine, cut=(5, 7, 3))
-    anatomy, overlay = _traces(fig)
-    assert len(anatomy) == 3 and not overlay
-    sag, cor, axi = anatomy
+    assert [t.type for t in fig.data] == ["image"] * 3  # no overlay, no colour bar
+    sag, cor, axi = _images(fig)
     # Sagittal: y across, z up; coronal: x across, z up; axial: x across, y up.
-    assert np.asarray(sag.z).shape == (10, 16)
-    assert np.asarray(cor.z).shape == (10, 12)
-    assert np.asarray(axi.z).shape == (16, 12)
-    np.testing.assert_array_equal(np.asarray(axi.z), anatomy_uint8(volume)[:, :, 3].T)
-    assert np.asarray(sag.z).dtype == np.uint8
+    assert sag.shape == (10, 16, 3) and cor.shape == (10, 12, 3)
+    assert axi.shape == (16, 12, 3)
+    np.testing.assert_array_equal(axi, _grey(anatomy_uint8(volume)[:, :, 3].T))
+    image = fig.data[2]  # axial: voxel (0, 0) at the grid's first x and y centres
+    assert (image.x0, image.dx, image.y0, image.dy) == (-16.5, 3.0, -30.0, 3.0)
     layout = fig.layout
     assert layout.xaxis.title.text.startswith("y (mm)") and "P → A" in (
         layout.xaxis.title.text
@@ -86,20 +91,24 @@ def test_each_plane_shows_the_right_axes_with_square_voxels(volume):
     ]
 
 
-def test_overlay_is_thresholded_float32_on_a_fixed_inferno_range(volume, rng):
+def test_overlay_is_thresholded_and_composited_on_a_fixed_inferno_range(volume, rng):
     cam = rng.uniform(size=GRID.shape).astype(np.float32)
     fig = orthogonal_slices(volume, GRID.affine, overlay=cam, threshold=0.5)
-    _, overlay = _traces(fig)
-    assert len(overlay) == 3
-    shown = np.asarray(overlay[2].z)
-    assert shown.dtype == np.float32
-    assert np.isnan(shown[plane_slice(cam, "axial", 5) <= 0.5]).all()
+    axial = _images(fig)[2]
+    grey = _grey(plane_slice(anatomy_uint8(volume), "axial", 5))
+    hidden = plane_slice(cam, "axial", 5) <= 0.5
+    hidden[:, :2] = True  # no map over the background (x slices 0 and 1 are zero)
+    np.testing.assert_array_equal(axial[hidden], grey[hidden])
+    # Shown voxels: 0.6 of the map's Inferno colour over 0.4 of the anatomy.
+    value = plane_slice(cam, "axial", 5)[~hidden]
+    colour = colour_table("Inferno")[np.rint(value * 255).astype(int)]
+    expected = 0.4 * grey[~hidden] + 0.6 * colour
+    np.testing.assert_allclose(axial[~hidden], expected, atol=1.0)
     axis = fig.layout.coloraxis
     assert (axis.cmin, axis.cmax) == (0.0, 1.0)
-    # No map over the background (x slices 0 and 1 are zero in the image).
-    axial = np.asarray(overlay[2].z)
-    assert np.isnan(axial[:, :2]).all() and not np.isnan(axial[:, 2:]).all()
     assert axis.colorscale[0][1] == "#000004"  # Inferno starts black
+    bar = [t for t in fig.data if t.type == "scatter"]
+    assert len(bar) == 1 and bar[0].marker.coloraxis == "coloraxis"
 
 
 def test_diverging_overlay_is_centred_at_zero(volume):
@@ -146,9 +155,19 @@ def test_the_three_planes_share_their_plot_area_and_tick_only_beside_the_image(
     assert nice_ticks(-45.0, 27.0) == [-40.0, -20.0, 0.0, 20.0]
 
 
-def test_a_91x109x91_figure_stays_light(rng):
-    vol = rng.normal(size=(91, 109, 91)).astype(np.float32)
-    cam = rng.uniform(size=vol.shape).astype(np.float32)
+def test_a_91x109x91_figure_with_a_map_stays_light():
+    """Regression: three uint8 heatmaps plus three float32 map heatmaps of the
+    whole brain took about 270 kB of JSON; as PNG images, with the map composited
+    in, the same figure is a fraction of that."""
+    from nilearn.datasets import load_mni152_template
+    from scipy.ndimage import gaussian_filter
+
+    img = load_mni152_template(resolution=2)
+    vol = np.asarray(img.get_fdata(), dtype=np.float32)[4:95, 4:113, :91]
+    cam = gaussian_filter(np.random.default_rng(0).uniform(size=vol.shape), 4)
+    cam = (cam - cam.min()) / (cam.max() - cam.min())
     affine = np.diag([2.0, 2.0, 2.0, 1.0])
     fig = orthogonal_slices(vol, affine, overlay=cam, threshold=0.5)
-    assert len(fig.to_json()) < 300_000
+    images = sum(len(t.source) for t in fig.data if t.type == "image")
+    assert images < 60_000
+    assert len(fig.to_json()) < 80_000

@@ -1,6 +1,7 @@
-"""What-if figures and tables: one field swept over its range (:mod:`.sweep`), two
-scenarios side by side (:mod:`.scenarios`), and the smallest change of one field that
-flips the diagnosis (:mod:`.flips`); :mod:`.labels` writes fields and values.
+"""What-if figures and tables: one field swept over its range (:mod:`.sweep`) and
+scrubbed in the browser (:mod:`.scrub`: plotly frames and a slider), two scenarios
+side by side (:mod:`.scenarios`), and the smallest change of one field that flips
+the diagnosis (:mod:`.flips`); :mod:`.labels` writes fields and values.
 
 Pure builders: they take the engine's outputs as plain data (a sweep DataFrame,
 ``Prediction.to_dict()`` dicts, ``smallest_flip`` results) and return plotly figures
@@ -19,6 +20,12 @@ from hyperfusion.viz.whatif.scenarios import (
     style_inputs_table,
     style_outcome_table,
 )
+from hyperfusion.viz.whatif.scrub import (
+    CURRENT_LABEL,
+    current_index,
+    scrub_figure,
+    scrub_values,
+)
 from hyperfusion.viz.whatif.sweep import (
     MARKER_COLOR,
     padded_range,
@@ -29,9 +36,11 @@ from hyperfusion.viz.whatif.sweep import (
 )
 
 __all__ = [
+    "CURRENT_LABEL",
     "MARKER_COLOR",
     "NO_FLIP",
     "axis_title",
+    "current_index",
     "flip_table",
     "format_value",
     "padded_range",
@@ -39,6 +48,8 @@ __all__ = [
     "scenario_figure",
     "scenario_inputs_table",
     "scenario_outcome_table",
+    "scrub_figure",
+    "scrub_values",
     "sweep_figure",
     "sweep_values",
     "style_inputs_table",

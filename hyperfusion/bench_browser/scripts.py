@@ -1,0 +1,188 @@
+"""The JavaScript the browser benchmark runs in the page: every time is taken there,
+with ``performance.now()`` and event time stamps, never across the Playwright wire.
+
+- :data:`ARM_EDIT` / :data:`EDIT_DONE`: from the Enter key press in an input to the
+  second animation frame after the app's ``data-test-script-state`` went from
+  ``running`` back to ``notRunning`` (a MutationObserver, no polling);
+- :data:`ARM_SWITCH` / :data:`SWITCH_DONE`: from the click on a navigation link to
+  the second animation frame after the new page's content is drawn (another title,
+  the script idle, no spinner or stale element, every image loaded and every plotly
+  chart drawn);
+- :data:`SCRUB`: a drag of the scrubbing figure's slider, one pointer move per
+  animation frame, counting the frames in which plotly applied a new frame.
+"""
+
+from __future__ import annotations
+
+APP = '[data-testid="stApp"]'
+# Navigation links, whichever navigation the app uses: the sidebar of a pages/
+# folder or of st.navigation, or st.navigation's top bar.
+NAV_LINKS = (
+    '[data-testid="stSidebarNav"] a, [data-testid="stSidebarNavLink"], '
+    '[data-testid="stTopNavLink"], [data-testid="stTopNavDropdownLink"]'
+)
+
+# Everything drawn: the script idle, no spinner, no stale (greyed-out) element,
+# every image loaded and every plotly chart drawn.
+_RENDERED = """
+  const app = document.querySelector('[data-testid="stApp"]');
+  const rendered = () => {
+    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') {
+      return false;
+    }
+    if (document.querySelector('[data-testid="stSpinner"]')) return false;
+    if (document.querySelector('[data-stale="true"]')) return false;
+    for (const img of document.querySelectorAll('[data-testid="stMain"] img')) {
+      if (!img.complete) return false;
+    }
+    for (const el of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
+      if (!el.querySelector('.main-svg')) return false;
+    }
+    return true;
+  };
+  const title = () =>
+    document.querySelector('[data-testid="stMain"] h1')?.innerText.trim() || '';
+  // One listener per event type, in the capture phase (the previous one goes).
+  const listen = (type, handler) => {
+    window.__hfListeners = window.__hfListeners || {};
+    const old = window.__hfListeners[type];
+    if (old) document.removeEventListener(type, old, true);
+    window.__hfListeners[type] = handler;
+    document.addEventListener(type, handler, true);
+  };
+"""
+
+RENDERED = f"() => {{ {_RENDERED} return rendered() && title() !== ''; }}"
+TITLE = f"() => {{ {_RENDERED} return title(); }}"
+
+# Marks ``watch.ran`` once a run of the script was seen after t0 (the old value of a
+# change is "running", or the state is: two changes can arrive in one batch), and
+# calls ``onIdle()`` at every change to idle after that.
+_WATCH_RUN = """
+  const watch = window.__hfTiming;
+  const observer = new MutationObserver((records) => {
+    if (watch.t0 === null) return;
+    const state = app.getAttribute('data-test-script-state');
+    for (const r of records) {
+      if (r.oldValue === 'running' || state === 'running') watch.ran = true;
+    }
+    if (watch.ran && state === 'notRunning') onIdle();
+  });
+  observer.observe(app, {
+    attributes: true, attributeOldValue: true,
+    attributeFilter: ['data-test-script-state'],
+  });
+"""
+
+ARM_EDIT = f"""() => {{
+  {_RENDERED}
+  window.__hfTiming = {{t0: null, t1: null, ran: false}};
+  const onIdle = () => {{
+    observer.disconnect();
+    requestAnimationFrame(() => requestAnimationFrame(() => {{
+      watch.t1 = performance.now();
+    }}));
+  }};
+  {_WATCH_RUN}
+  listen('keydown', (event) => {{
+    if (event.key === 'Enter' && watch.t0 === null) watch.t0 = event.timeStamp;
+  }});
+}}"""
+
+ARM_SWITCH = f"""() => {{
+  {_RENDERED}
+  const before = title();
+  window.__hfTiming = {{t0: null, t1: null, ran: false, title: null}};
+  const onIdle = () => {{}};
+  {_WATCH_RUN}
+  const poll = () => {{
+    if (watch.ran && rendered() && title() !== before) {{
+      observer.disconnect();
+      watch.title = title();
+      requestAnimationFrame(() => requestAnimationFrame(() => {{
+        watch.t1 = performance.now();
+      }}));
+      return;
+    }}
+    requestAnimationFrame(poll);
+  }};
+  listen('click', (event) => {{
+    if (watch.t0 !== null) return;
+    watch.t0 = event.timeStamp;
+    requestAnimationFrame(poll);
+  }});
+}}"""
+
+# The measured milliseconds once done, else null.
+TIMING_DONE = """() => {
+  const w = window.__hfTiming;
+  return w && w.t1 !== null ? w.t1 - w.t0 : null;
+}"""
+SWITCHED_TITLE = "() => window.__hfTiming.title"
+
+# The scrubbing figure: the plotly chart with a slider and frames.
+_SCRUB_CHART = """
+  const gd = [...document.querySelectorAll('.js-plotly-plot')].find((g) =>
+    g.layout && (g.layout.sliders || []).length
+    && ((g._transitionData || {})._frames || []).length);
+"""
+
+HAS_SCRUBBER = f"() => {{ {_SCRUB_CHART} return Boolean(gd); }}"
+
+SLIDER_STEPS = f"() => {{ {_SCRUB_CHART} return gd.layout.sliders[0].steps.length; }}"
+
+SLIDER_LABEL = f"""() => {{
+  {_SCRUB_CHART}
+  return gd.querySelector('.slider-container .slider-label')?.textContent || '';
+}}"""
+
+# Drag the slider across its rail and back, ``moves`` pointer moves, one per
+# animation frame (mousedown on the rail, mousemove and mouseup on the plot, as a
+# mouse does). Returns the count of slider changes and applied frames, the times
+# of the animation frames that showed a new figure, and the reruns seen.
+SCRUB = f"""async (moves) => {{
+  {_SCRUB_CHART}
+  const app = document.querySelector('[data-testid="stApp"]');
+  const frame = () => new Promise((r) => requestAnimationFrame(r));
+  gd.scrollIntoView({{block: 'center'}});
+  await frame(); await frame();
+  const touch = gd.querySelector('.slider-rail-touch-rect');
+  const rail = touch.getBoundingClientRect();
+  const y = rail.top + rail.height / 2;
+  const fire = (type, x, target) => target.dispatchEvent(new MouseEvent(type, {{
+    clientX: x, clientY: y, bubbles: true, cancelable: true, view: window,
+    buttons: 1,
+  }}));
+  const xs = Array.from({{length: moves}}, (_, i) => {{
+    const f = i / Math.max(1, moves - 1), t = f < 0.5 ? 2 * f : 2 - 2 * f;
+    return rail.left + 8 + t * (rail.width - 16);
+  }});
+  let applied = 0, changes = 0, reruns = 0;
+  const count = () => applied++, change = () => changes++;
+  gd.on('plotly_animated', count);
+  gd.on('plotly_sliderchange', change);
+  const states = new MutationObserver(() => {{
+    if (app.getAttribute('data-test-script-state') === 'running') reruns++;
+  }});
+  states.observe(app, {{
+    attributes: true, attributeFilter: ['data-test-script-state'],
+  }});
+  const stamps = [];
+  let seen = applied;
+  const start = performance.now();
+  fire('mousedown', xs[0], touch);
+  for (let i = 1; i <= xs.length; i++) {{
+    const ts = await frame();
+    if (applied !== seen) {{ stamps.push(ts); seen = applied; }}
+    if (i < xs.length) fire('mousemove', xs[i], gd);
+  }}
+  fire('mouseup', xs[xs.length - 1], gd);
+  const ts = await frame();
+  if (applied !== seen) stamps.push(ts);
+  const end = performance.now();
+  states.disconnect();
+  gd.removeListener('plotly_animated', count);
+  gd.removeListener('plotly_sliderchange', change);
+  return {{applied, changes, reruns, stamps, elapsed_ms: end - start,
+    state: app.getAttribute('data-test-script-state')}};
+}}"""
