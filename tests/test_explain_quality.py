@@ -233,3 +233,15 @@ def test_an_unseen_block_has_no_default():
     block = replace(_block(), default_method=None, selection=None)
     metrics = example_metrics_with(block)
     assert Metrics.from_json(metrics.to_json()).explanations.default_method is None
+
+
+def test_the_app_reads_the_default_and_the_layers_the_evaluation_chose(tmp_path):
+    from hyperfusion.explain.settings import measured_choices
+
+    assert measured_choices(tmp_path).default_method == "hirescam"  # no file yet
+    assert not measured_choices(tmp_path).measured
+    block = replace(_block(), default_method="gradcam")
+    example_metrics_with(block).write(tmp_path / "metrics.json")
+    choices = measured_choices(tmp_path)
+    assert choices.measured and choices.default_method == "gradcam"
+    assert choices.layers == {"hirescam": "trunk.blocks.1", "gradcam": "trunk.blocks.2"}

@@ -36,11 +36,12 @@ def _read(path: str, mtime: float) -> Choices:
     block = None if metrics is None else metrics.explanations
     if block is None:
         return Choices()
+    # A layer role is named after the method whose layer it is (HiResCAM's,
+    # Grad-CAM's); the others explain the image or the pooled tensor.
     layers = {
-        METHODS[name].layer: quality.layer
+        name: quality.layer
         for name, quality in block.methods.items()
-        if METHODS[name].layer not in ("input", "pooled")
-        and METHODS[name].layer == name  # the role a method is named after
+        if METHODS[name].layer == name
     }
     return Choices(block.default_method or FALLBACK_DEFAULT, layers, True)
 

@@ -9,6 +9,8 @@ and rendering, and the engine for numbers. Nothing is re-exported here.
 - :mod:`~hyperfusion.ui.widgets`: the subject picker and the other input widgets;
 - :mod:`~hyperfusion.ui.outputs`: how the tasks' outputs are named and read;
 - :mod:`~hyperfusion.ui.panels`: rendering of predictions, QC, maps and tables;
+- :mod:`~hyperfusion.ui.maps`: the Explain page's map methods, their measured
+  quality and the map over the scan at its own resolution;
 - :mod:`~hyperfusion.ui.scrub`: cached sweeps and the figure the browser scrubs;
 - :mod:`~hyperfusion.ui.downloads`: the download buttons;
 - :mod:`~hyperfusion.ui.page`: page header, disclaimer, sidebar, error boundary;
