@@ -57,7 +57,8 @@ def mri_section(prediction: object) -> None:
         show_cam = c2.toggle("Grad-CAM overlay", key=CAM_KEY)
         volume, affine = cached.display_volume(task)
         target = outputs.default_target(task, prediction) if show_cam else None
-        overlay = cached.gradcam_map(target) if target else None
+        method = cached.default_map_method()
+        overlay = cached.gradcam_map(target, method=method) if target else None
         if overlay is not None and not overlay.any():
             st.info(
                 "The Grad-CAM map is empty: the model found no positive evidence "

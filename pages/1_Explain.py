@@ -34,13 +34,13 @@ with page.run_safely("The map section"):
     block = maps.quality_block()
     method, signed = maps.method_picker("explain", block)
     found = cached.explanation_map(target, method, signed=signed)
+    viewer = f"explain_scan_{task_of_target(target).name}"
+    maps.scan_viewer(found, key=viewer, opacity=opacity, threshold=threshold)
     left, right = st.columns([3, 2], gap="large")
     with left:
-        viewer = f"explain_scan_{task_of_target(target).name}"
-        maps.scan_viewer(found, key=viewer, opacity=opacity, threshold=threshold)
-    with right:
         maps.quality_panel(block, method)
-    maps.method_notes(found)
+    with right:
+        maps.method_notes(found)
 
 
 @st.fragment

@@ -51,7 +51,7 @@ def output_name(task: Task, target: str) -> str:
 def units(task: Task, target: str, method: Method) -> str:
     """What a value of a method's map means, for the colour bar."""
     if method.kind == "cam":
-        return "relative evidence (1 = the map's peak)"
+        return "relative evidence (peak = 1)"
     what = output_name(task, target)
     if method.kind == "ig":
         return f"Δ{what} per voxel"

@@ -101,7 +101,7 @@ _METHODS = (
     ),
     Method(
         "ig-smoothgrad",
-        "Integrated Gradients + SmoothGrad",
+        "IG + SmoothGrad",
         "ig",
         "input",
         signed=True,

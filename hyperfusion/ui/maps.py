@@ -14,16 +14,20 @@ from hyperfusion.explain.methods import METHODS
 from hyperfusion.tasks import task_of_target
 from hyperfusion.ui import cached, outputs, panels, state
 
+# The quality table's columns (narrow: it sits beside the map) and their help.
 _TABLE_COLUMNS = {
-    "label": "Method",
-    "role": "Role",
-    "mass_ratio": "Mass in region (× chance)",
-    "pointing_game": "Pointing game",
-    "deletion_auc": "Deletion AUC ↓",
-    "random_deletion_auc": "Random deletion AUC",
-    "randomisation_corr": "Randomisation corr.",
-    "latency_ms": "Latency (ms)",
-}
+    "mass_ratio": ("× chance", "Share of the map's mass inside the true region, "
+                   "over the region's share of the crop (1 = chance)"),
+    "pointing_game": ("Pointing", "Share of subjects whose map peak lies within "
+                      "one voxel of the true region"),
+    "deletion_auc": ("Deletion", "P(true class) as the top-ranked voxels turn "
+                     "healthy, area under the curve: lower is more faithful"),
+    "random_deletion_auc": ("Random", "The same in a random order"),
+    "randomisation_corr": ("Rand. r", "Rank correlation with the map of a network "
+                           "re-initialised after the explained layer: near 0 "
+                           "passes the sanity check (Adebayo et al. 2018)"),
+    "latency_ms": ("ms", "One map of one image by the whole ensemble"),
+}  # fmt: skip
 
 
 def quality_block() -> Any:
@@ -54,8 +58,7 @@ def method_picker(prefix: str, block: Any) -> tuple[str, bool]:
         mark = "" if METHODS[name].faithful else " (fails)"
         return METHODS[name].label + mark + (f" · {ratio:.1f}×" if ratio else "")
 
-    m1, m2 = st.columns([4, 2], vertical_alignment="bottom")
-    method = m1.segmented_control(
+    method = st.segmented_control(
         "Map method",
         order,
         format_func=label,
@@ -66,7 +69,7 @@ def method_picker(prefix: str, block: Any) -> tuple[str, bool]:
         "is the map's mass inside the true disease region, as a multiple of chance, "
         "on the synthetic test split.",
     )
-    signed = m2.toggle(
+    signed = st.toggle(
         "Signed: also evidence against (blue)",
         key=f"{prefix}_signed",
         help="Regions that lowered the output, e.g. healthy hippocampal tissue "
@@ -83,18 +86,29 @@ def quality_panel(block: Any, method: str = "") -> None:
         st.info("Not measured yet: `python -m hyperfusion evaluate` measures them.")
         return
     table = quality_table(block)
-    shown = table[list(_TABLE_COLUMNS)].rename(columns=_TABLE_COLUMNS)
+    names = [
+        f"{label} ({role})" if role != "faithful" else label
+        for label, role in zip(table["label"], table["role"], strict=True)
+    ]
+    shown = table[list(_TABLE_COLUMNS)].rename(
+        columns={k: v[0] for k, v in _TABLE_COLUMNS.items()}
+    )
+    shown.insert(0, "Method", names)
     if method:
         shown.insert(0, "", ["▶" if m == method else "" for m in table["method"]])
-    st.dataframe(shown, hide_index=True, key=f"quality_{bool(method)}")
-    p = block.protocol
+    config = {
+        title: st.column_config.NumberColumn(
+            title, help=text, format="%.0f" if key == "latency_ms" else "%.2f"
+        )
+        for key, (title, text) in _TABLE_COLUMNS.items()
+    }
+    st.dataframe(
+        shown, hide_index=True, key=f"quality_{bool(method)}", column_config=config
+    )
     st.caption(
-        f"SYNTHETIC data. {p.get('subjects', '')}, HyperFusion-AD (mean over "
-        "seeds). Mass: share of the map in the true region over chance; pointing "
-        "game: the map's peak within 1 voxel of it; deletion: P(true class) as the "
-        "top-ranked voxels turn healthy (lower than random is faithful); "
-        "randomisation: correlation with the map of a network whose later layers "
-        "were re-initialised (near 0 passes the sanity check)."
+        f"SYNTHETIC data: {block.protocol.get('subjects', '')}, HyperFusion-AD, "
+        "mean over seeds (hover a column for its meaning; docs/RESULTS.md has the "
+        "protocol and the choice on validation)."
     )
 
 

@@ -288,7 +288,9 @@ def _plane_image(
     h_name, v_name = AXIS_NAMES[h_axis], AXIS_NAMES[v_axis]
     return {
         "type": "image",
-        "source": slice_images.png_data_uri(rgb),
+        # Row 0 (the lowest mm) first: plotly draws a source image's first row at
+        # y0, the bottom of a y axis that is not reversed (checked in Chromium).
+        "source": slice_images.png_data_uri(rgb, flip_rows=False),
         "x0": float(hx[0]),
         "dx": float(hx[1] - hx[0]) if len(hx) > 1 else 1.0,
         "y0": float(vy[0]),

@@ -31,8 +31,9 @@ def volume(rng) -> np.ndarray:
 
 
 def _images(fig) -> list[np.ndarray]:
-    """Each plane's pixels, bottom row first (as the plane's vertical axis runs)."""
-    return [decode_png_uri(t.source)[::-1] for t in fig.data if t.type == "image"]
+    """Each plane's pixels, bottom row first (as the plane's vertical axis runs:
+    plotly draws a source image's first row at y0, the bottom of the axis)."""
+    return [decode_png_uri(t.source) for t in fig.data if t.type == "image"]
 
 
 def _grey(plane: np.ndarray) -> np.ndarray:
