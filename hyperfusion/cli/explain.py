@@ -16,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from hyperfusion.cli.predict import add_scan_arguments
 from hyperfusion.errors import HyperFusionError
 from hyperfusion.explain.methods import METHOD_NAMES
 from hyperfusion.tasks import TASKS
@@ -25,15 +26,7 @@ TARGETS = tuple(t for task in TASKS.values() for t in task.targets)
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The command's options."""
-    p.add_argument("--mri", type=Path, help="NIfTI, DICOM folder, zip or .dcm")
-    p.add_argument("--ehr", type=Path, help="JSON object of EHR fields")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="set one EHR field (repeatable; 'unknown' clears it)",
-    )
+    add_scan_arguments(p, required=False)  # --make-baseline needs no scan
     p.add_argument("--target", choices=TARGETS, help="the output to explain")
     p.add_argument(
         "--method",
@@ -42,12 +35,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--signed", action="store_true", help="keep evidence against")
     p.add_argument("--out", type=Path, help="MAP.nii.gz (or .nii)")
-    p.add_argument(
-        "--preprocess",
-        choices=("auto", "none", "full"),
-        default="auto",
-        help="bring the scan into the image contract first (default: auto)",
-    )
     p.add_argument("--device", choices=("cpu", "cuda"), default=None)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument(
@@ -99,7 +86,12 @@ def run(args: argparse.Namespace) -> int:
     from hyperfusion.data.preprocess import preprocess_scan
 
     record = read_ehr(args.ehr, args.set)
-    pre = preprocess_scan(args.mri, args.preprocess, device=args.device)
+    pre = preprocess_scan(
+        args.mri,
+        args.preprocess,
+        bias_correction=args.bias_correction,
+        device=args.device,
+    )
 
     from hyperfusion.engine import Engine
     from hyperfusion.export import explanation_nifti

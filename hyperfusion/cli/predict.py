@@ -19,11 +19,13 @@ from hyperfusion.tasks import TASK_NAMES
 BOTH = "both"
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The command's options."""
+def add_scan_arguments(p: argparse.ArgumentParser, required: bool = True) -> None:
+    """The scan and the EHR it is read with: ``--mri``, ``--preprocess``,
+    ``--bias-correction``, ``--ehr``, ``--set`` (shared by ``predict`` and
+    ``explain``)."""
     p.add_argument(
         "--mri",
-        required=True,
+        required=required,
         type=Path,
         help="NIfTI file (.nii/.nii.gz), DICOM folder, zip of DICOM files or .dcm",
     )
@@ -45,6 +47,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FIELD=VALUE",
         help="set one EHR field (repeatable; 'unknown' clears it)",
     )
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The command's options."""
+    add_scan_arguments(p)
     p.add_argument("--task", choices=(*TASK_NAMES, BOTH), default=BOTH)
     p.add_argument("--model", default="hyperfusion", help="registry name (see info)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None)

@@ -18,29 +18,20 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hyperfusion.bench_browser import CHROMIUM_ARGS as BENCH_CHROMIUM_ARGS
+from hyperfusion.bench_browser.server import free_port, healthy
 from tests.conftest import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = list(BENCH_CHROMIUM_ARGS)  # one list for the tests and the bench
 VIEWPORT = {"width": 1600, "height": 1000}
 HEALTH_TIMEOUT_S = 60.0
 # The CPU is shared (2 cores, sometimes a training job beside us): the first paint
@@ -92,20 +83,6 @@ _RENDERED = f"""() => {{
 }}"""
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-            return resp.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def chromium() -> Path:
     """Debian's chromium, or a clean skip when it is not installed."""
@@ -120,7 +97,7 @@ def app_url(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
     The server runs in its own process group, which is killed at teardown.
     """
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     streamlit = REPO_ROOT / ".venv" / "bin" / "streamlit"
     command = [
@@ -147,7 +124,7 @@ def app_url(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         )
     try:
         deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while not _healthy(url):
+        while not healthy(url):
             if proc.poll() is not None:
                 pytest.fail(f"streamlit exited early:\n{log_path.read_text()[-3000:]}")
             if time.monotonic() > deadline:
