@@ -74,18 +74,36 @@ _WATCH_RUN = """
   });
 """
 
+# An edit is done at the second frame after the script went idle with a run seen,
+# or, when a fragment run was too short for its "running" state to be observed,
+# after the shown metrics changed with the script idle.
 ARM_EDIT = f"""() => {{
   {_RENDERED}
-  window.__hfTiming = {{t0: null, t1: null, ran: false}};
+  const metrics = () => Array.from(
+    document.querySelectorAll('[data-testid="stMetricValue"]'),
+    (m) => m.innerText).join(' | ');
+  const shownBefore = metrics();
+  window.__hfTiming = {{t0: null, t1: null, ran: false, done: false}};
   const onIdle = () => {{
+    if (watch.done) return;
+    watch.done = true;
     observer.disconnect();
     requestAnimationFrame(() => requestAnimationFrame(() => {{
       watch.t1 = performance.now();
     }}));
   }};
   {_WATCH_RUN}
+  const poll = () => {{
+    if (watch.done) return;
+    const idle = app.getAttribute('data-test-script-state') === 'notRunning';
+    if (idle && metrics() !== shownBefore) {{ onIdle(); return; }}
+    requestAnimationFrame(poll);
+  }};
   listen('keydown', (event) => {{
-    if (event.key === 'Enter' && watch.t0 === null) watch.t0 = event.timeStamp;
+    if (event.key === 'Enter' && watch.t0 === null) {{
+      watch.t0 = event.timeStamp;
+      requestAnimationFrame(poll);
+    }}
   }});
 }}"""
 

@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from hyperfusion.ui import cached, state
-from hyperfusion.ui.scan_upload import step_line
+from hyperfusion.ui import cached, scan_upload, state
 
 FLAG = "⚠ implausible"
 PLAUSIBLE = "✓ plausible"
@@ -106,7 +105,7 @@ def steps_list(report: Any) -> None:
         short = (
             "see the series chosen below" if step.name == "dicom" and step.ran else None
         )
-        lines.append(f"- {step_line(step, short)}")
+        lines.append(f"- {scan_upload.step_line(step, short)}")
     st.markdown("\n".join(lines))
     st.caption(
         f"Mode {report.mode} · {sum(s.ran for s in report.steps)} of "

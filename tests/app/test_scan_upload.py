@@ -84,9 +84,9 @@ def test_a_dicom_zip_shows_steps_and_figures_then_predicts(
     scan_upload._store.clear()  # the steps run (and report progress) afresh
     shown: list[tuple[str, str]] = []  # (step, status) as the live status showed
 
-    def step_line(step: Any) -> str:
+    def step_line(step: Any, reason: str | None = None) -> str:
         shown.append((step.name, step.status))
-        return line(step)
+        return line(step, reason)
 
     line = scan_upload.step_line
     monkeypatch.setattr(scan_upload, "step_line", step_line)
