@@ -41,11 +41,11 @@ from hyperfusion.data.qc import quality_check
 from hyperfusion.data.templates import load_template
 from hyperfusion.engine import Engine, PreparedImage
 from hyperfusion.models.device import autocast_for, describe_device, resolve_device
-from hyperfusion.tasks import get_task
+from hyperfusion.tasks import TASK_NAMES, get_task
 
 SCHEMA = "hyperfusion-bench"
 SCHEMA_VERSION = 2  # 2: figures named with their unit, a flat "figures" block
-TASK_NAMES = ("ad", "brain-age")
+
 MODEL = "hyperfusion"
 SWEEP_FIELD = "AGE"
 

@@ -19,6 +19,10 @@ class InvalidScanError(InvalidMRIError):
     """A DICOM upload could not be used (unsafe or broken zip, no 3D series)."""
 
 
+class TemporaryFolderError(HyperFusionError):
+    """The temporary folder an upload is unpacked in cannot be created or written."""
+
+
 class PreprocessingError(HyperFusionError):
     """A preprocessing step could not bring the scan into the image contract."""
 
@@ -41,3 +45,7 @@ class WeightsError(HyperFusionError):
 
 class CohortError(HyperFusionError):
     """A cohort directory is missing files or columns."""
+
+
+class MarkerError(HyperFusionError):
+    """A generated block's begin and end marker lines are missing or out of order."""

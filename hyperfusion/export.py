@@ -117,18 +117,24 @@ def preprocessing_columns(report: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def nifti_gz_bytes(img: nib.Nifti1Image, description: str = "") -> bytes:
-    """A NIfTI-1 image as ``.nii.gz`` bytes (float32, header text fields cleared).
+    """A NIfTI-1 image as ``.nii.gz`` bytes (float32) in a fresh header: only the
+    geometry (affine, its q/s-form codes, the spatial unit) comes from ``img``'s
+    header, never its text fields (``descrip``, ``aux_file``, ``intent_name``,
+    ``db_name``) or extensions, which may carry patient data.
 
     Args:
         img: e.g. ``Engine.gradcam_in_input_space(...)``; its affine and shape are
             kept as they are.
         description: up to 79 characters for the header's ``descrip`` field.
     """
-    out = nib.Nifti1Image(
-        img.get_fdata(dtype="float32"), img.affine, header=img.header.copy()
-    )
-    for name in ("descrip", "aux_file", "db_name", "intent_name"):
-        out.header[name] = b""
+    source = img.header
+    out = nib.Nifti1Image(img.get_fdata(dtype="float32"), img.affine)
+    if isinstance(source, nib.Nifti1Header):  # Nifti2Header is a subclass
+        sform, qform = int(source["sform_code"]), int(source["qform_code"])
+        out.header.set_sform(img.affine, code=sform or "aligned")
+        out.header.set_qform(img.affine, code=qform or "unknown")
+        xyz = source.get_xyzt_units()[0]
+        out.header.set_xyzt_units(xyz=xyz if xyz != "unknown" else "mm")
     out.header["descrip"] = description.encode("ascii", "replace")[:79]
     out.set_data_dtype("float32")
     return gzip.compress(out.to_bytes(), compresslevel=6, mtime=0)

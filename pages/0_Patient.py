@@ -1,7 +1,7 @@
 """Patient: choose an MRI, check it, edit the EHR and watch the predictions move.
 
 An EHR edit reruns only what depends on it: the editor, the predictions, the
-downloads, the sidebar summary, the link and (when shown) the Grad-CAM overlay sit
+downloads, the sidebar summary, the link and (when shown) the map overlay sit
 in the ``record`` fragment. The subject picker and the QC rerun only when the
 subject changes; the slice viewer is a fragment of its own (a slider moves only
 it) whose figures come from the cache.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from hyperfusion.explain.methods import get_method
 from hyperfusion.ui import (
     cached,
     downloads,
@@ -42,9 +43,9 @@ with page.run_safely("The subject picker"):
 
 
 def mri_section(prediction: object) -> None:
-    """The model's view of the MRI with, when switched on, the Grad-CAM of the
-    predicted output: then it runs inside the ``record`` fragment (the map
-    follows the EHR), else after it."""
+    """The model's view of the MRI with, when switched on, the default map method's
+    explanation of the predicted output: then it runs inside the ``record`` fragment
+    (the map follows the EHR), else after it."""
     with page.run_safely("The slice viewer"):
         st.subheader("MRI")
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
@@ -54,14 +55,21 @@ def mri_section(prediction: object) -> None:
                 help="What each model sees: a crop around both hippocampi (CN / "
                 "MCI / AD) or the whole brain (brain age), resampled to its grid.",
             )
-        show_cam = c2.toggle("Grad-CAM overlay", key=CAM_KEY)
+        method = cached.default_map_method()
+        label = get_method(method).label
+        show_cam = c2.toggle(
+            f"{label} overlay",
+            key=CAM_KEY,
+            help=f"{label}, the default map (the most faithful on the validation "
+            "split); the Explain page has every method, Grad-CAM included, with its "
+            "measured quality.",
+        )
         volume, affine = cached.display_volume(task)
         target = outputs.default_target(task, prediction) if show_cam else None
-        method = cached.default_map_method()
         overlay = cached.gradcam_map(target, method=method) if target else None
         if overlay is not None and not overlay.any():
             st.info(
-                "The Grad-CAM map is empty: the model found no positive evidence "
+                f"The {label} map is empty: the model found no positive evidence "
                 f"for {target} (usual with untrained weights)."
             )
         panels.slice_viewer(
@@ -70,11 +78,11 @@ def mri_section(prediction: object) -> None:
             overlay,
             key=f"patient_{task.name}",
             threshold=0.2,
-            overlay_title=f"Grad-CAM {target}",
+            overlay_title=f"{label} {target}",
         )
         if target:
             st.caption(
-                f"Grad-CAM for {target} (the predicted output), scaled to [0, 1]; "
+                f"{label} for {target} (the predicted output), scaled to [0, 1]; "
                 "values ≤ 0.2 hidden. The Explain page shows every output, with "
                 "controls."
             )

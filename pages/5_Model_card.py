@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from hyperfusion.modelcard import card, measured
+from hyperfusion.models.registry import model_label
 from hyperfusion.tasks import AD, BRAIN_AGE, TASK_NAMES, TASKS
 from hyperfusion.ui import cached, maps, page, panels
 from hyperfusion.viz import metrics as charts
@@ -23,7 +24,7 @@ with page.run_safely("The model files"):
     metrics = measured.load_metrics()
     for task in TASK_NAMES:
         for name in engine.model_names(task):
-            label = f"{measured.model_label(task, name)} ({task})"
+            label = f"{model_label(task, name)} ({task})"
             cards[label] = card.ensemble_cards(engine.checkpoints(task, name))
 
 with page.run_safely("The data"):
@@ -73,6 +74,13 @@ with page.run_safely("The metrics"):
         elif metrics is not None:
             st.markdown(f"**{task.title}**")
             st.caption("Not measured yet.")
+    transfer = measured.transfer_table(metrics)
+    if len(transfer):
+        st.markdown(
+            "**Brain age on the AD cohort** (the brain-age model on the SYNTHETIC AD "
+            f"cohort's test subjects, as the app applies it; {card.CONTRACT_NOTE})"
+        )
+        st.dataframe(transfer, hide_index=True, key="card_transfer")
     checks = measured.acceptance_table(metrics)
     if len(checks):
         st.markdown("**Acceptance checks** (the targets set for the shipped models)")
@@ -83,7 +91,7 @@ with page.run_safely("The metrics"):
         ad_models,
         default=["hyperfusion", "image-only"],
         max_selections=3,
-        format_func=lambda n: measured.model_label(AD.name, n),
+        format_func=lambda n: model_label(AD.name, n),
         key="card_models",
         help="Confusion matrices count test subjects, pooled over a model's seeds.",
     )
@@ -91,7 +99,7 @@ with page.run_safely("The metrics"):
     cols = st.columns(max(len(pick), 1))
     for col, (name, found) in zip(cols, matrices.items(), strict=False):
         with col:
-            label = measured.model_label(AD.name, name)
+            label = model_label(AD.name, name)
             if found is None:
                 st.info(f"{label}: no confusion matrix recorded yet.")
             else:

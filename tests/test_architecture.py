@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
     "prediction": 5,
     "bench": 5,
     "bench_browser": 5,
+    "bench_report": 5,
     "modelcard": 5,
     "export": 5,
     "viz": 4,

@@ -380,3 +380,33 @@ def test_contract_states_the_grids_and_the_qc_thresholds_in_force():
     assert "z-scored" in text["intensities"]
     markdown = card.contract_markdown(contract)
     assert markdown.count("\n- ") == len(contract) - 1
+
+
+def test_transfer_table_has_a_row_per_group_and_the_cn_mae_beside_its_own():
+    import dataclasses
+
+    from hyperfusion.evaluate.records import Stat
+    from hyperfusion.evaluate.transfer_records import Gap, Transfer
+    from hyperfusion.modelcard import measured
+
+    assert len(measured.transfer_table(None)) == 0
+    transfer = Transfer(
+        model="hyperfusion",
+        subjects="test split",
+        cn_mae=Stat(5.5, 0.2, 3),
+        brain_age_test_mae=Stat(5.0, 0.1, 3),
+        gap={
+            "CN": Gap(-1.0, 4.0, 80),
+            "MCI": Gap(2.0, 5.0, 100),
+            "AD": Gap(6.5, 5, 40),
+        },
+        examples={},
+    )
+    metrics = dataclasses.replace(measured.load_metrics(), transfer=transfer)
+    table = measured.transfer_table(metrics)
+    assert list(table["group"]) == ["CN", "MCI", "AD"]
+    assert list(table["subjects"]) == [80, 100, 40]
+    assert table.loc[0, "brain-age gap"] == "-1.0 ± 4.0 y"
+    assert table.loc[2, "brain-age gap"] == "+6.5 ± 5.0 y"
+    assert "5.50 y" in table.loc[0, "MAE"] and "5.00 y" in table.loc[0, "MAE"]
+    assert table.loc[1, "MAE"] == ""

@@ -20,7 +20,14 @@ downloaded browser). It measures, timing everything in the page (:mod:`.scripts`
 - ``concurrent_edit_p50_ms`` / ``concurrent_edit_p95_ms``: ``sessions`` sessions
   editing at the same moment, ``edits`` rounds;
 - ``server_rss_mib`` / ``server_peak_rss_mib``: the server's resident memory
-  (``VmRSS`` / ``VmHWM``) with those sessions open.
+  (``VmRSS`` / ``VmHWM``) with those sessions open;
+- ``load<N>_...`` for each ``N`` of ``load_sessions`` (:mod:`.load`): N sessions on
+  their own patients editing, switching to Explain and back at once on a fresh
+  server: ``load<N>_edit_p50_ms`` / ``_p95_ms``, ``load<N>_switch_p50_ms`` /
+  ``_p95_ms``, ``load<N>_open_s``, ``load<N>_errors_count``,
+  ``load<N>_cross_session_count``, ``load<N>_wrong_result_count`` and
+  ``load<N>_server_rss_mib`` / ``load<N>_server_peak_rss_mib`` (the server's
+  process tree).
 """
 
 from __future__ import annotations
@@ -65,6 +72,8 @@ class BrowserConfig:
     cold_starts: int = 3
     scrub_drags: int = 5
     chromium: str = CHROMIUM
+    load_sessions: tuple[int, ...] = (8, 30)
+    load_edits: int = 5
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -179,11 +188,17 @@ def run_browser(config: BrowserConfig) -> dict[str, Any]:
             "the browser benchmark needs Playwright: pip install -r "
             "requirements-test.txt (it drives Debian's chromium, never downloads one)"
         ) from exc
+    from hyperfusion.bench_browser.load import run_load
+
     load_before = os.getloadavg()
     with sync_playwright() as pw:
         browser = _launch(pw, config)
         try:
             samples, extra = _measure(browser, config)
+            loads = {
+                str(n): run_load(browser, n, config.load_edits)
+                for n in config.load_sessions
+            }
             version = browser.version
         finally:
             browser.close()
@@ -194,10 +209,14 @@ def run_browser(config: BrowserConfig) -> dict[str, Any]:
         "load_average_before": list(load_before),
         "load_average_after": list(os.getloadavg()),
     }
+    figures = _summary(samples, extra["memory"])
+    for block in loads.values():
+        figures.update(block["figures"])
     return {
-        "figures": _summary(samples, extra["memory"]),
+        "figures": figures,
         "samples": samples,
         "checks": extra["checks"],
+        "load": loads,
         "config": asdict(config),
         "environment": environment,
     }
@@ -209,9 +228,19 @@ def format_browser_table(block: dict[str, Any]) -> str:
     load = ", ".join(f"{v:.2f}" for v in env["load_average_before"])
     lines = [f"Chromium {env['chromium']} | load average before: {load}"]
     for name, value in block["figures"].items():
-        lines.append(f"{name:<34}{value:>12.1f}")
+        shown = f"{value:>12.0f}" if name.endswith("_count") else f"{value:>12.1f}"
+        lines.append(f"{name:<34}{shown}")
     for name, value in block["checks"].items():
         lines.append(f"{'check ' + name:<34}{value:>12}")
+    for n, run in block.get("load", {}).items():
+        checks = run["checks"]
+        load = ", ".join(f"{v:.2f}" for v in checks["load_average_before"])
+        lines.append(
+            f"load {n}: {checks['results_checked']} results checked, "
+            f"{checks['indistinct_pairs']} indistinct pairs, weights unchanged: "
+            f"{checks['weights_unchanged']}, load average before: {load}"
+        )
+        lines += [f"  {e}" for e in checks["errors"][:5]]
     return "\n".join(lines)
 
 

@@ -6,10 +6,13 @@ with ``performance.now()`` and event time stamps, never across the Playwright wi
   ``running`` back to ``notRunning`` (a MutationObserver, no polling);
 - :data:`ARM_SWITCH` / :data:`SWITCH_DONE`: from the click on a navigation link to
   the second animation frame after the new page's content is drawn (another title,
-  the script idle, no spinner or stale element, every image loaded and every plotly
-  chart drawn);
+  which proves the run, the script idle, no spinner or stale element, every image
+  loaded and every plotly chart drawn);
 - :data:`SCRUB`: a drag of the scrubbing figure's slider, one pointer move per
-  animation frame, counting the frames in which plotly applied a new frame.
+  animation frame, counting the frames in which plotly applied a new frame;
+- for the loaded run: :data:`SHOWN` / :data:`MATCHES` (the Patient page's drawn
+  prediction), :data:`MAP_DATA` (the Explain page's figures as data),
+  :data:`SESSION_ERRORS` and :data:`PENDING` (what a timed-out wait still had).
 """
 
 from __future__ import annotations
@@ -113,8 +116,11 @@ ARM_SWITCH = f"""() => {{
   window.__hfTiming = {{t0: null, t1: null, ran: false, title: null}};
   const onIdle = () => {{}};
   {_WATCH_RUN}
+  // A new title (not the empty page between two) is the new page's run: on a busy
+  // browser a quick run's "running" state can be batched away, so the observer
+  // need not have seen it.
   const poll = () => {{
-    if (watch.ran && rendered() && title() !== before) {{
+    if (rendered() && title() !== '' && title() !== before) {{
       observer.disconnect();
       watch.title = title();
       requestAnimationFrame(() => requestAnimationFrame(() => {{
@@ -204,3 +210,59 @@ SCRUB = f"""async (moves) => {{
   return {{applied, changes, reruns, stamps, elapsed_ms: end - start,
     state: app.getAttribute('data-test-script-state')}};
 }}"""
+
+# The loaded run (:mod:`.load`) --------------------------------------------------
+
+SESSION_ERRORS = """() => [
+  ...Array.from(document.querySelectorAll('[data-testid="stException"]'),
+    (e) => 'exception: ' + e.innerText.slice(0, 200)),
+  ...Array.from(document.querySelectorAll('[data-testid="stAlertContentError"]'),
+    (e) => 'error box: ' + e.innerText.slice(0, 200)),
+]"""
+# What the Patient page shows: the drawn bars and the brain-age metric.
+_SHOWN = """
+  const shown = () => {
+    let probs = null;
+    for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+      for (const t of gd._fullData || []) {
+        if (t.type === 'bar' && Array.from(t.x || []).join() === 'CN,MCI,AD') {
+          probs = Array.from(t.y, Number);
+        }
+      }
+    }
+    let age = null;
+    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+      const label = m.querySelector('[data-testid="stMetricLabel"]');
+      if (label && label.innerText.trim() === 'Brain age') {
+        age = parseFloat(m.querySelector('[data-testid="stMetricValue"]').innerText);
+      }
+    }
+    return {probs, age};
+  };
+"""
+SHOWN = f"() => {{ {_SHOWN} return shown(); }}"
+MATCHES = f"""(want) => {{
+  {_SHOWN}
+  const s = shown();
+  if (!s.probs || s.age === null || s.probs.length !== want.probs.length) return false;
+  const near = s.probs.every((p, i) => Math.abs(p - want.probs[i]) <= want.tol);
+  return near && Math.abs(s.age - want.age) <= want.age_tol;
+}}"""
+# Why a wait ran out: the script's state, the title, what was still pending.
+PENDING = """() => ({
+  state: document.querySelector('[data-testid="stApp"]')
+    ?.getAttribute('data-test-script-state'),
+  title: document.querySelector('[data-testid="stMain"] h1')?.innerText.trim(),
+  ran: window.__hfTiming ? window.__hfTiming.ran : null,
+  started: window.__hfTiming ? window.__hfTiming.t0 !== null : null,
+  spinners: document.querySelectorAll('[data-testid="stSpinner"]').length,
+  stale: document.querySelectorAll('[data-stale="true"]').length,
+  undrawn: Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+    .filter((c) => !c.querySelector('.main-svg')).length,
+})"""
+# The Explain page's figures as data: every image trace's PNG and every bar's values.
+MAP_DATA = """() => Array.from(
+  document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot'),
+  (gd) => (gd.data || []).map((t) => t.type === 'image' ? t.source || ''
+    : t.type === 'bar' ? JSON.stringify(Array.from(t.x || [], Number)) : '')
+    .join('|')).join('\\n')"""

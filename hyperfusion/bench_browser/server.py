@@ -126,4 +126,52 @@ def process_memory_mib(pid: int) -> dict[str, float]:
     return found
 
 
-__all__ = ["Server", "process_memory_mib", "running_server", "server_command"]
+def process_tree(pid: int, proc: Path = Path("/proc")) -> list[int]:
+    """``pid`` and every process descended from it (read from ``/proc``; just
+    ``[pid]`` where it is missing)."""
+    children: dict[int, list[int]] = {}
+    for stat in proc.glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # "pid (name) state ppid ...": the name may hold spaces and brackets
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo += children.get(current, [])
+    return tree
+
+
+def process_tree_memory_mib(pid: int) -> dict[str, float]:
+    """:func:`process_memory_mib` summed over ``pid``'s process tree (the server and
+    anything it started, e.g. a converter), with ``processes`` counted."""
+    total: dict[str, float] = {}
+    tree = process_tree(pid)
+    for member in tree:
+        for key, mib in process_memory_mib(member).items():
+            total[key] = total.get(key, 0.0) + mib
+    return {**total, "processes": float(len(tree))} if total else {}
+
+
+def process_tree_cpu_s(pid: int, proc: Path = Path("/proc")) -> float:
+    """CPU seconds (user + system) used so far by ``pid``'s process tree (0 where
+    ``/proc`` is missing)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for member in process_tree(pid, proc):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = (proc / str(member) / "stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+__all__ = [
+    "Server",
+    "process_memory_mib",
+    "process_tree",
+    "process_tree_cpu_s",
+    "process_tree_memory_mib",
+    "running_server",
+    "server_command",
+]

@@ -9,6 +9,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from hyperfusion.errors import HyperFusionError
+
 
 def _positive(text: str) -> int:
     value = int(text)
@@ -17,9 +19,28 @@ def _positive(text: str) -> int:
     return value
 
 
+def _session_counts(text: str) -> tuple[int, ...]:
+    """``"8,30"`` -> ``(8, 30)``; ``"0"`` or ``""``: no loaded run."""
+    try:
+        counts = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        counts = (-1,)
+    if any(n < 0 for n in counts):
+        raise argparse.ArgumentTypeError(
+            f"must be session counts separated by commas (8,30), got {text!r}"
+        )
+    return tuple(n for n in counts if n > 0)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The command's options."""
     p.add_argument("--json", type=Path, help="also write the results here")
+    p.add_argument(
+        "--readme",
+        action="store_true",
+        help="rewrite README.md's performance block from this run (needs --json: "
+        "the README links the file)",
+    )
     p.add_argument("--repeats", type=_positive, default=20, help="timed runs (20)")
     p.add_argument("--sweep-size", type=_positive, default=64, help="values (64)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None)
@@ -44,6 +65,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     web.add_argument(
         "--scrub-drags", type=_positive, default=5, help="slider drags (5)"
+    )
+    web.add_argument(
+        "--load-sessions",
+        type=_session_counts,
+        default=(8, 30),
+        help="loaded runs: sessions at once on one server, each count a run "
+        "(8,30; 0: none)",
+    )
+    web.add_argument(
+        "--load-edits", type=_positive, default=5, help="edits per loaded session (5)"
     )
     web.add_argument("--chromium", default="/usr/bin/chromium", help="the browser")
 
@@ -75,11 +106,19 @@ def run(args: argparse.Namespace) -> int:
             cold_starts=args.cold_starts,
             scrub_drags=args.scrub_drags,
             chromium=args.chromium,
+            load_sessions=args.load_sessions,
+            load_edits=args.load_edits,
         )
+    if args.readme and args.json is None:
+        raise HyperFusionError("--readme needs --json FILE (the README links it)")
     config = BenchConfig(args.repeats, args.sweep_size, args.device)
     result = run_bench(config, browser=browser, engine=not args.browser_only)
     print(format_table(result))
     if args.json is not None:
         report = _finite(result.to_json())
         args.json.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+        if args.readme:
+            from hyperfusion.bench_report import README_FILE, update_readme
+
+            update_readme(report, args.json.as_posix(), README_FILE)
     return 0

@@ -58,6 +58,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _refuse_constant(name: str) -> None:
+    """``json.loads`` reads NaN and Infinity, which JSON does not have."""
+    raise ValueError(f"{name} is not a JSON value; null means unknown")
+
+
 def read_ehr(path: Path | None, assignments: list[str]) -> dict[str, Any]:
     """The EHR record from ``--ehr`` and ``--set`` (later settings win), validated."""
     from hyperfusion.data.ehr_parsing import parse_assignment, validate_ehr
@@ -65,9 +70,12 @@ def read_ehr(path: Path | None, assignments: list[str]) -> dict[str, Any]:
     record: dict[str, Any] = {}
     if path is not None:
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(path.read_text(), parse_constant=_refuse_constant)
         except OSError as exc:
-            raise InvalidEHRError(f"Cannot read {path}: {exc.strerror}") from exc
+            raise InvalidEHRError(
+                f"Cannot read {path}: {exc.strerror}; accepted: a JSON file of EHR"
+                " fields"
+            ) from exc
         except ValueError as exc:
             raise InvalidEHRError(
                 f"{path} is not valid JSON ({exc}); accepted: an object such as "

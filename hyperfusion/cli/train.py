@@ -53,6 +53,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, help="default: AD 24, brain age 15")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads per process (default 2); e.g. 1 each for two processes "
+        "training the two tasks side by side on a 2-core CPU",
+    )
     p.add_argument("--device", choices=("cpu", "cuda"))
     p.add_argument(
         "--resolution",
@@ -71,12 +77,14 @@ def _overrides(args: argparse.Namespace, task: str, name: str) -> TrainConfig:
             ("epochs", args.epochs),
             ("batch_size", args.batch_size),
             ("lr", args.lr),
+            ("num_threads", args.threads),
         )
         if v is not None
     }
     for key, value in changes.items():
         if value <= 0:
-            raise HyperFusionError(f"--{key.replace('_', '-')} must be positive")
+            flag = "threads" if key == "num_threads" else key.replace("_", "-")
+            raise HyperFusionError(f"--{flag} must be positive")
     return replace(cfg, **changes)
 
 

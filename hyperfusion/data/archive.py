@@ -3,10 +3,12 @@
 A zip is refused whole, before anything is written, when a member's path is absolute
 or climbs out of the archive (``..``), when a member is a symbolic link or encrypted,
 or when it holds more files or more uncompressed bytes than
-:data:`hyperfusion.config.SCAN_LIMITS` allows. Members are written under flat,
-numbered names (their own names never reach the disk, and never a message: a folder
-may be named after the patient), and the bytes actually read are counted, so a
-member that inflates beyond its declared size stops at the limit too.
+:data:`hyperfusion.config.SCAN_LIMITS` allows; a member that is itself a zip is
+refused as it is read (archives inside archives are never unpacked). Members are
+written under flat, numbered names (their own names never reach the disk, and never
+a message: a folder may be named after the patient), and the bytes actually read
+are counted, so a member that inflates beyond its declared size stops at the limit
+too.
 """
 
 from __future__ import annotations
@@ -100,6 +102,11 @@ def _copy_bounded(
     written = 0
     with archive.open(info) as src, target.open("wb") as out:
         while part := src.read(_CHUNK):
+            if written == 0 and is_zip(part[:4]):
+                raise _fail(
+                    "the zip holds another zip (archives inside archives are not"
+                    " unpacked: zip the DICOM files themselves)"
+                )
             written += len(part)
             if written > budget:
                 raise _fail("the zip unpacks to more bytes than it declares")

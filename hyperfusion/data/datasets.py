@@ -138,7 +138,7 @@ def grid_tag(grid: Grid) -> str:
 
 def cohort_key(df: pd.DataFrame, kind: str, grid: Grid, column: str) -> str:
     """The cache key: kind, grid, and a hash of PTIDs and their files' size/mtime."""
-    digest = hashlib.sha256(f"{kind}|{grid!r}".encode())
+    digest = hashlib.sha256(f"{kind}|{grid!r}|antialiased".encode())
     for ptid, path in zip(df["PTID"], df[column], strict=True):
         stat = Path(path).stat()
         digest.update(f"|{ptid}|{stat.st_size}|{stat.st_mtime_ns}".encode())
@@ -152,7 +152,9 @@ def _preprocess(job: tuple[str, str, Grid]) -> np.ndarray:
 
         with warnings.catch_warnings():  # an all-zero map (CN) looks "binary"
             warnings.filterwarnings("ignore", "Resampling binary", UserWarning)
-            return _split(to_grid(nib.load(path), grid)).astype(np.float16)
+            return _split(to_grid(nib.load(path), grid, antialias=False)).astype(
+                np.float16
+            )
     task = get_task(kind)
     views = task.image_input(load_mri(path), grid)
     # One view is stored as the volume itself: (X, Y, Z), not (1, X, Y, Z).

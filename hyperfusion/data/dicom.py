@@ -15,6 +15,7 @@ purpose only) are scrubbed from every series description a report shows.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -26,8 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import nibabel as nib
+import numpy as np
 
 from hyperfusion.config import SCAN_LIMITS, ScanLimits
+from hyperfusion.data.dicom_meta import why_unreadable
 from hyperfusion.data.nifti_io import load_mri
 from hyperfusion.data.series import SeriesInfo, choose_series, scrub_text
 from hyperfusion.errors import InvalidScanError
@@ -39,6 +42,11 @@ DCM2NIIX_ARGS = ("-z", "y", "-ba", "y", "-f", "%s_%d", "-v", "0")
 DCM2NIIX_TIMEOUT_S = 300
 MAX_DEPTH = 5  # folder levels searched (dcm2niix's default depth)
 _IDENTIFIER_FILES = 16  # headers read to learn which words to scrub
+# Slices are evenly spaced when their steps differ by at most this share of the
+# median step (positions are stored as decimal strings: rounding stays far below).
+EVEN_TOLERANCE = 0.1
+# dcm2niix's interpolated copy of a series whose slice spacing varies.
+_EQUALISED = "_Eq_"
 # Patient name, ID, birth date, other IDs, address; study / series / acquisition /
 # content dates; accession number; institution; referring physician; operators.
 IDENTIFIER_TAGS = (
@@ -165,15 +173,24 @@ def _run_dcm2niix(folder: Path, out: Path) -> None:
         raise _ConverterFailed(type(exc).__name__) from exc
 
 
-def _nifti_outputs(out: Path) -> Iterator[tuple[Path, dict]]:
-    for path in sorted(out.glob("*.nii*")):
-        stem = path.name.removesuffix(".gz").removesuffix(".nii")
+def _nifti_outputs(out: Path) -> Iterator[tuple[Path, dict, bool]]:
+    """Each converted series: its NIfTI, its sidecar and whether its slices are
+    evenly spaced. Of a series whose spacing varies (missing slices) dcm2niix
+    also writes an interpolated copy (``<name>_Eq_1``): never used (it invents
+    what is missing), it marks the original as uneven."""
+    paths = sorted(out.glob("*.nii*"))
+    stems = [p.name.removesuffix(".gz").removesuffix(".nii") for p in paths]
+    copies = [s for s in stems if _EQUALISED in s]
+    for path, stem in zip(paths, stems, strict=True):
+        if stem in copies:
+            continue
         sidecar = path.with_name(f"{stem}.json")
         try:
             meta = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
         except (OSError, ValueError):
             meta = {}
-        yield path, meta if isinstance(meta, dict) else {}
+        even = not any(c.startswith(stem + _EQUALISED) for c in copies)
+        yield path, meta if isinstance(meta, dict) else {}, even
 
 
 def dcm2niix_candidates(
@@ -184,7 +201,7 @@ def dcm2niix_candidates(
 
     _run_dcm2niix(folder, out)
     candidates = []
-    for path, meta in _nifti_outputs(out):
+    for path, meta, even in _nifti_outputs(out):
         try:
             header = nib.load(path).header
         except Exception:  # a half-written output: skip it
@@ -192,6 +209,7 @@ def dcm2niix_candidates(
         info = series_from_sidecar(
             meta, header.get_data_shape(), header.get_zooms()[:3], identifiers
         )
+        info = dataclasses.replace(info, even_slices=even)
         candidates.append(_Candidate(info, lambda path=path: load_mri(path)))
     if not candidates:
         raise _ConverterFailed("dcm2niix wrote no image")
@@ -207,6 +225,25 @@ def _as_float(text: str, scale: float = 1.0) -> float:
         return float(text.split("\\")[0]) * scale
     except ValueError:
         return math.nan
+
+
+def _evenly_spaced(files: Sequence[str]) -> bool:
+    """Whether a series' slices lie at equal steps along their normal (none
+    missing), from each file's position (ImagePositionPatient)."""
+    import SimpleITK as sitk
+
+    if len(files) < 3:
+        return True
+    reader = sitk.ImageFileReader()
+    origins = []
+    for name in files:
+        reader.SetFileName(name)
+        reader.ReadImageInformation()
+        origins.append(reader.GetOrigin())
+    normal = np.asarray(reader.GetDirection()).reshape(3, 3)[:, 2]
+    steps = np.diff(np.sort(np.asarray(origins) @ normal))
+    median = float(np.median(steps))
+    return median > 0 and float(np.ptp(steps)) <= EVEN_TOLERANCE * median
 
 
 def _sitk_series_info(files: Sequence[str], identifiers: set[str]) -> SeriesInfo:
@@ -235,6 +272,7 @@ def _sitk_series_info(files: Sequence[str], identifiers: set[str]) -> SeriesInfo
         repetition_s=_as_float(_tag(reader, "0018|0080"), 1e-3),
         echo_s=_as_float(_tag(reader, "0018|0081"), 1e-3),
         derived="DERIVED" in _tag(reader, "0008|0008").upper(),
+        even_slices=_evenly_spaced(files),
     )
 
 
@@ -291,8 +329,9 @@ def convert_dicom(
         A :class:`DicomConversion`.
 
     Raises:
-        InvalidScanError: no DICOM series, none of them a 3D volume, or over
-            ``limits``.
+        InvalidScanError: no DICOM series (no image in the files, or pixel data
+            compressed in a form that is not decoded), none of them a usable 3D
+            volume, or over ``limits``.
     """
     files = dicom_files(folder, limits)
     if not files:
@@ -305,6 +344,9 @@ def convert_dicom(
         candidates = sitk_candidates(folder, identifiers)
         converter = "SimpleITK"
     infos = tuple(c.info for c in candidates)
+    unreadable = None if infos else why_unreadable(files, _ACCEPTED)
+    if unreadable is not None:
+        raise InvalidScanError(unreadable)
     index, reason = choose_series(infos)
     return DicomConversion(
         image=candidates[index].load(),

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 import math
 import os
+import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -50,6 +54,21 @@ _AFFINE_ACCEPTED = (
     "an image with a valid qform/sform (as written by FSL, SPM or ANTs) is accepted"
 )
 _TEXT_FIELDS = ("descrip", "aux_file", "db_name", "intent_name")
+_CONVERT = "convert it to a single .nii.gz first"
+_PAIR_HINT = (
+    f"{_CONVERT} (nibabel: nib.save(nib.load('scan.hdr'), 'scan.nii.gz'), or"
+    " FSL: fslchfiletype NIFTI_GZ scan)"
+)
+# Other image formats by their first bytes: what the file is, and how to convert it.
+_OTHER_FORMATS = (
+    (b"CDF\x01", "a MINC-1 image"),
+    (b"CDF\x02", "a MINC-1 image"),
+    (b"\x89HDF\r\n\x1a\n", "a MINC-2 (HDF5) image"),
+)
+_MINC_HINT = (
+    f"{_CONVERT} (MINC tools: mnc2nii -nii scan.mnc scan.nii, or nibabel:"
+    " nib.save(nib.load('scan.mnc'), 'scan.nii.gz'))"
+)
 
 
 def _fail(message: str) -> InvalidMRIError:
@@ -126,6 +145,11 @@ def _parse_header(block: bytes, limits: MRILimits) -> _HeaderInfo:
             endian = order
             break
     if endian is None:
+        other = next(
+            (what for magic, what in _OTHER_FORMATS if block.startswith(magic)), None
+        )
+        if other is not None:
+            raise _fail(f"the file is {other}, not NIfTI; {_MINC_HINT}; {_ACCEPTED}")
         raise _fail(f"the file is not a NIfTI image (no NIfTI header); {_ACCEPTED}")
     if len(block) < size:
         raise _fail(f"the file is truncated inside its NIfTI header; {_ACCEPTED}")
@@ -133,12 +157,17 @@ def _parse_header(block: bytes, limits: MRILimits) -> _HeaderInfo:
         magic = block[344:348]
         if magic == b"ni1\x00":
             raise _fail(
-                "separate .hdr/.img pairs are not accepted; save the image as a"
-                " single .nii or .nii.gz file"
+                f"the file is the header of a NIfTI .hdr/.img pair, which is not"
+                f" accepted; {_PAIR_HINT}; {_ACCEPTED}"
+            )
+        if magic == b"\x00" * 4:
+            raise _fail(
+                f"the file is an Analyze 7.5 header (.hdr/.img), which is not"
+                f" accepted; {_PAIR_HINT}; {_ACCEPTED}"
             )
         if magic != b"n+1\x00":
             raise _fail(
-                f"the file is not a NIfTI image (an Analyze header or other data);"
+                f"the file is not a NIfTI image (its header's magic is not n+1);"
                 f" {_ACCEPTED}"
             )
         header: nib.Nifti1Header = nib.Nifti1Header(
@@ -271,9 +300,34 @@ def _open_path(path: Path, limits: MRILimits) -> nib.Nifti1Image:
     return _from_stream(info, stream)
 
 
+class _QuietRepairs(logging.Filter):
+    """Holds back the header repairs nibabel logs (to stderr by default: a second
+    line beside a refusal) while this module's thread reads a user's file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.reading, "on", False)
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        self.reading.on = True
+        try:
+            yield
+        finally:
+            self.reading.on = False
+
+
+_QUIET = _QuietRepairs()
+nib.imageglobals.logger.addFilter(_QUIET)
+
+
 def _from_stream(info: _HeaderInfo, stream: BinaryIO) -> nib.Nifti1Image:
     try:
-        return info.klass.from_stream(stream)
+        with _QUIET.quiet():
+            return info.klass.from_stream(stream)
     except Exception as exc:  # nibabel raises many types; the user sees one
         raise _fail(f"the NIfTI file could not be read ({exc}); {_ACCEPTED}") from exc
 
@@ -348,7 +402,9 @@ def _canonical(
     for field in _TEXT_FIELDS:
         canonical.header[field] = b""
     canonical.header.extensions.clear()
-    canonical.extra["original_axcodes"] = tuple(nib.aff2axcodes(affine))
+    # An image read before (e.g. by preprocessing) keeps the axes it was stored in.
+    stored = img.extra.get("original_axcodes") or nib.aff2axcodes(affine)
+    canonical.extra["original_axcodes"] = tuple(stored)
     return canonical
 
 

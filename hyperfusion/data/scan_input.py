@@ -21,7 +21,7 @@ from hyperfusion.config import SCAN_LIMITS, ScanLimits
 from hyperfusion.data.archive import extract_zip, is_zip
 from hyperfusion.data.dicom import DicomConversion, convert_dicom
 from hyperfusion.data.nifti_io import load_mri
-from hyperfusion.errors import InvalidMRIError, InvalidScanError
+from hyperfusion.errors import InvalidMRIError, InvalidScanError, TemporaryFolderError
 
 ScanFile = str | os.PathLike | bytes
 ScanSource = ScanFile | nib.Nifti1Image | Sequence[ScanFile]
@@ -109,33 +109,57 @@ def _write_files(files: Sequence[ScanFile], folder: Path, limits: ScanLimits) ->
         (folder / f"{i:05d}.dcm").write_bytes(data)
 
 
-def _read_in(source: ScanSource, tmp: Path, limits: ScanLimits) -> LoadedScan | None:
-    """Unpack a zip or gather DICOM files into ``tmp``; None for a plain NIfTI."""
-    unpacked = tmp / "input"
-    unpacked.mkdir()
+def _kind(source: ScanFile | Sequence[ScanFile]) -> str:
+    """What a source is, by its magic bytes: ``"zip"``, ``"dicom"`` (one file),
+    ``"folder"``, ``"files"`` (a list) or ``"nifti"`` (everything else)."""
     if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-        if is_zip(data[:4]):
-            extract_zip(data, unpacked, limits=limits)
-        elif is_dicom(data[: DICOM_MAGIC_OFFSET + 4]):
-            _write_files([data], unpacked, limits)
-        else:
-            return None
+        head = bytes(source[: DICOM_MAGIC_OFFSET + 4])
+        dcm_name = False
     elif isinstance(source, str | os.PathLike):
         path = Path(source)
         if path.is_dir():
-            conversion = convert_dicom(path, tmp, limits=limits)
-            return LoadedScan(conversion.image, "dicom", conversion)
-        head = _head(path)
-        if is_zip(head[:4]):
-            extract_zip(path, unpacked, limits=limits)
-        elif is_dicom(head) or path.suffix.lower() == ".dcm":
-            _write_files([path], unpacked, limits)
-        else:
-            return None
+            return "folder"
+        head, dcm_name = _head(path), path.suffix.lower() == ".dcm"
+    else:
+        return "files"
+    if is_zip(head[:4]):
+        return "zip"
+    return "dicom" if is_dicom(head) or dcm_name else "nifti"
+
+
+def _read_in(
+    source: ScanFile | Sequence[ScanFile], kind: str, tmp: Path, limits: ScanLimits
+) -> LoadedScan:
+    """Unpack a zip or gather DICOM files into ``tmp``, then read them."""
+    if kind == "folder":
+        conversion = convert_dicom(Path(source), tmp, limits=limits)
+        return LoadedScan(conversion.image, "dicom", conversion)
+    unpacked = tmp / "input"
+    unpacked.mkdir()
+    if kind == "zip":
+        is_path = isinstance(source, str | os.PathLike)
+        extract_zip(Path(source) if is_path else bytes(source), unpacked, limits=limits)
+    elif kind == "dicom":
+        _write_files([source], unpacked, limits)
     else:
         _write_files(list(source), unpacked, limits)
     return _from_folder(unpacked, tmp, limits)
+
+
+def _unpack(
+    source: ScanFile | Sequence[ScanFile], kind: str, limits: ScanLimits
+) -> LoadedScan:
+    """:func:`_read_in` inside a temporary folder that is removed afterwards."""
+    try:
+        with tempfile.TemporaryDirectory(prefix="hyperfusion-scan-") as tmp:
+            return _read_in(source, kind, Path(tmp), limits)
+    except OSError as exc:  # the upload itself is read without raising OSError
+        where = tempfile.tempdir or "(none of TMPDIR, /tmp, /var/tmp is usable)"
+        raise TemporaryFolderError(
+            f"the temporary folder {where} cannot be written"
+            f" ({exc.strerror or type(exc).__name__}); a zip or DICOM upload is"
+            " unpacked there: set TMPDIR to a writable folder with room for it"
+        ) from exc
 
 
 def read_scan(source: ScanSource, *, limits: ScanLimits = SCAN_LIMITS) -> LoadedScan:
@@ -148,11 +172,14 @@ def read_scan(source: ScanSource, *, limits: ScanLimits = SCAN_LIMITS) -> Loaded
         limits: bounds on the files and bytes of DICOM uploads.
 
     Returns:
-        A :class:`LoadedScan`; any temporary files are already removed.
+        A :class:`LoadedScan`; any temporary files are already removed (a NIfTI
+        needs none).
 
     Raises:
         InvalidMRIError: the NIfTI cannot be used (see ``load_mri``).
         InvalidScanError: the zip is unsafe or broken, or no 3D series is found.
+        TemporaryFolderError: a zip or DICOM upload cannot be unpacked because the
+            temporary folder cannot be written.
     """
     if isinstance(source, nib.Nifti1Image):
         return LoadedScan(load_mri(source), "nifti")
@@ -161,9 +188,10 @@ def read_scan(source: ScanSource, *, limits: ScanLimits = SCAN_LIMITS) -> Loaded
         raise InvalidMRIError(
             f"cannot read a scan from a {type(source).__name__}; {_ACCEPTED}"
         )
-    with tempfile.TemporaryDirectory(prefix="hyperfusion-scan-") as tmp:
-        loaded = _read_in(source, Path(tmp), limits)
-    return loaded if loaded is not None else LoadedScan(load_mri(source), "nifti")
+    kind = _kind(source)
+    if kind == "nifti":  # read in memory: no temporary folder
+        return LoadedScan(load_mri(source), "nifti")
+    return _unpack(source, kind, limits)
 
 
 __all__ = ["LoadedScan", "ScanSource", "is_dicom", "read_scan"]

@@ -49,6 +49,8 @@ class SeriesInfo:
         acquisition: MRAcquisitionType (``"3D"``, ``"2D"`` or ``""``).
         repetition_s / echo_s: RepetitionTime and EchoTime in seconds (NaN unknown).
         derived: ImageType says DERIVED (a reformat or a map).
+        even_slices: the slices lie at equal steps (False: slices are missing, or
+            the spacing varies, and one voxel grid would distort the volume).
     """
 
     number: int | None
@@ -59,6 +61,7 @@ class SeriesInfo:
     repetition_s: float = math.nan
     echo_s: float = math.nan
     derived: bool = False
+    even_slices: bool = True
 
     @property
     def label(self) -> str:
@@ -136,6 +139,8 @@ def why_not_volume(info: SeriesInfo) -> str | None:
         return f"{n} slices, not a 3D volume"
     if volumes > 1:
         return f"{volumes} volumes (a time series, not one T1)"
+    if not info.even_slices:
+        return "slices missing or unevenly spaced (export the complete series)"
     if max(info.voxel_mm[:3]) > MAX_VOXEL_MM:
         return f"{max(info.voxel_mm[:3]):.1f} mm slices, thicker than {MAX_VOXEL_MM:g}"
     extent = min(n * v for n, v in zip(spatial, info.voxel_mm, strict=False))
@@ -190,7 +195,7 @@ def choose_series(series: Sequence[SeriesInfo]) -> tuple[int, str]:
             f"{s.label}: {p}" for s, p in zip(series, problems, strict=True)
         )
         raise InvalidScanError(
-            f"none of the {len(series)} DICOM series is a 3D volume ({listed});"
+            f"none of the {len(series)} DICOM series is a usable 3D volume ({listed});"
             f" a 3D T1 series (at least {MIN_SLICES} slices of at most"
             f" {MAX_VOXEL_MM:g} mm) is accepted"
         )

@@ -20,6 +20,8 @@ whether HyperFusion still ranks above the single modalities
 - :mod:`~hyperfusion.evaluate.localisation`: Grad-CAM and HiResCAM against the
   true disease region.
 - :mod:`~hyperfusion.evaluate.report`: ``docs/RESULTS.md``.
+- :mod:`~hyperfusion.evaluate.readme`: README.md's measured block, regenerated
+  whenever the shipped metrics are written.
 - the command line is :mod:`hyperfusion.cli.evaluate` (``python -m hyperfusion
   evaluate``; ``python -m hyperfusion.evaluate`` runs the same).
 """

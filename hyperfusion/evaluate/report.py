@@ -15,21 +15,21 @@ from hyperfusion.tasks import TASKS, Task
 RESULTS_FILE = Path(__file__).resolve().parents[2] / "docs" / "RESULTS.md"
 
 
-def _fmt(stat: Stat | None, digits: int = 3, per: float = 1.0) -> str:
+def fmt_stat(stat: Stat | None, digits: int = 3, per: float = 1.0) -> str:
     """``"0.781 ± 0.011"``; both divided by ``per`` (60: seconds as minutes)."""
     if stat is None or stat.mean is None:
         return "–"
     return f"{stat.mean / per:.{digits}f} ± {stat.sd / per:.{digits}f}"
 
 
-def _in_order(names: Iterable[str], order: Sequence[str]) -> list[str]:
+def in_order(names: Iterable[str], order: Sequence[str]) -> list[str]:
     """``names`` in the order of ``order``, others after them (so the tables are
     the same whether the report was just measured or read back from the file)."""
     names = list(names)
     return [n for n in order if n in names] + [n for n in names if n not in order]
 
 
-def _table_title(task: Task) -> str:
+def table_title(task: Task) -> str:
     """``"CN / MCI / AD classification"`` for a classification, else its title."""
     return f"{' / '.join(task.classes)} classification" if task.classes else task.title
 
@@ -59,7 +59,7 @@ def _model_tables(report: Metrics) -> list[str]:
         if not models:
             continue
         lines += [
-            f"## {_table_title(task)}",
+            f"## {table_title(task)}",
             "",
             f"Mean ± sd over training seeds ({part}).",
             "",
@@ -67,13 +67,14 @@ def _model_tables(report: Metrics) -> list[str]:
         labels = [METRIC_LABELS[m] for m in task.reported_metrics]
         header = ["Model", "Seeds", *labels, "Epochs", "Train time (min)"]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for name in _in_order(models, MODEL_NAMES[task.name]):
+        for name in in_order(models, MODEL_NAMES[task.name]):
             entry = models[name]
             agg, digits = entry.aggregate, task.selection_digits
             cells = [name, str(len(entry.seeds))]
-            cells += [_fmt(agg.metrics.get(m), digits) for m in task.reported_metrics]
+            stats = [agg.metrics.get(m) for m in task.reported_metrics]
+            cells += [fmt_stat(stat, digits) for stat in stats]
             train = agg.training
-            cells += [_fmt(train.epochs_run, 1), _fmt(train.time_s, 1, 60)]
+            cells += [fmt_stat(train.epochs_run, 1), fmt_stat(train.time_s, 1, 60)]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return lines
@@ -90,10 +91,10 @@ def _localisation_table(report: Metrics) -> list[str]:
         f"Grad-CAM | `{cams.gradcam_layer}` (the app's)": cams.localisation
     }
     extra, hires = cams.localisation_extra, cams.localisation_hirescam
-    for layer in _in_order(extra, EXTRA_GRADCAM_LAYERS):
+    for layer in in_order(extra, EXTRA_GRADCAM_LAYERS):
         if stat := extra[layer]:
             layers[f"Grad-CAM | `{layer}` (comparison)"] = stat
-    for layer in _in_order(hires, (cams.hirescam_layer, cams.gradcam_layer)):
+    for layer in in_order(hires, (cams.hirescam_layer, cams.gradcam_layer)):
         role = "the app's" if layer == cams.hirescam_layer else "comparison"
         if stat := hires[layer]:
             layers[f"HiResCAM | `{layer}` ({role})"] = stat
@@ -114,9 +115,9 @@ def _localisation_table(report: Metrics) -> list[str]:
     ]
     for label, stat in layers.items():
         lines.append(
-            f"| {label} | {_fmt(stat.mass_inside)} | {_fmt(stat.chance)} | "
-            f"{_fmt(stat.ratio, 2)} | {_fmt(stat.chance_brain)} | "
-            f"{_fmt(stat.ratio_brain, 2)} |"
+            f"| {label} | {fmt_stat(stat.mass_inside)} | {fmt_stat(stat.chance)} | "
+            f"{fmt_stat(stat.ratio, 2)} | {fmt_stat(stat.chance_brain)} | "
+            f"{fmt_stat(stat.ratio_brain, 2)} |"
         )
     lines.append("")
     return lines
@@ -132,7 +133,7 @@ def results_markdown(report: Metrics) -> str:
         f"> {report.label}",
         "",
     ]
-    for name in _in_order(report.cohorts, tuple(TASKS)):
+    for name in in_order(report.cohorts, tuple(TASKS)):
         lines.append(_cohort_line(name, report.cohorts[name], report.unseen))
     lines.append("")
     lines += _model_tables(report)
@@ -152,4 +153,4 @@ def results_markdown(report: Metrics) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["RESULTS_FILE", "results_markdown"]
+__all__ = ["RESULTS_FILE", "fmt_stat", "in_order", "results_markdown", "table_title"]

@@ -13,7 +13,7 @@ The layout (``?``: the key may be absent; objects are written with sorted keys):
      "models": {task: {model: {"seeds": {"0": SeedResult, ...},
                                "aggregate": Aggregate}}},
      "acceptance": [{"target": str, "value": float, "unit": str, "passed": bool}],
-     "explanations"?: Explanations}
+     "explanations"?: Explanations, "transfer"?: Transfer}
 
     SeedResult = {"seed": int, "test": Scores, "val": Scores | null,
                   "reproduced": bool | null, "epochs_run": int | null,
@@ -29,7 +29,9 @@ The layout (``?``: the key may be absent; objects are written with sorted keys):
                   "hirescam_layer": str, "localisation_hirescam": {layer: ...}}
 
 ``Explanations`` (each map method's measured quality and the default method) is laid
-out in :mod:`hyperfusion.evaluate.explanation_records`. ``<metric>`` is a key of
+out in :mod:`hyperfusion.evaluate.explanation_records`; ``Transfer`` (the brain-age
+model on the AD cohort) in :mod:`hyperfusion.evaluate.transfer_records`.
+``<metric>`` is a key of
 :data:`hyperfusion.metrics.METRIC_LABELS`; a task is a key of
 :data:`hyperfusion.tasks.TASKS`. ``CamSummary`` has the keys of ``CamResults`` with
 :class:`LocalisationStats` (``{}`` for a layer no seed could measure).
@@ -73,6 +75,7 @@ from hyperfusion.evaluate.records import (
     metric_keys,
     reliability_json,
 )
+from hyperfusion.evaluate.transfer_records import Transfer
 from hyperfusion.tasks import TASK_NAMES
 
 EVALUATE = "python -m hyperfusion.evaluate"
@@ -279,6 +282,7 @@ class Metrics:
         models: task -> model -> its seeds and aggregate.
         acceptance: the acceptance targets (held out) or the ranking (unseen).
         explanations: the map methods' measured quality (absent: not measured).
+        transfer: the brain-age model on the AD cohort (absent: not measured).
     """
 
     label: str
@@ -288,6 +292,7 @@ class Metrics:
     models: dict[str, dict[str, ModelResult]] = field(default_factory=dict)
     acceptance: tuple[Check, ...] = ()
     explanations: Explanations | None = None
+    transfer: Transfer | None = None
 
     def task_models(self, task: str) -> dict[str, ModelResult]:
         """Model name -> result for one task (empty when it was not evaluated)."""
@@ -306,6 +311,7 @@ class Metrics:
             models=f.mapping("models", models, TASK_NAMES),
             acceptance=f.sequence("acceptance", Check.read),
             explanations=f.nested("explanations", Explanations.read, absent=True),
+            transfer=f.nested("transfer", Transfer.read, absent=True),
         )
 
     @classmethod
@@ -335,6 +341,8 @@ class Metrics:
         }
         if self.explanations is not None:
             out["explanations"] = self.explanations.to_json()
+        if self.transfer is not None:
+            out["transfer"] = self.transfer.to_json()
         return out
 
     def write(self, path: Path) -> None:
@@ -380,5 +388,6 @@ __all__ = [
     "SeedResult",
     "Stat",
     "TrainingStats",
+    "Transfer",
     "read_metrics",
 ]

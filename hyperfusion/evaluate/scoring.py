@@ -31,10 +31,11 @@ from hyperfusion.evaluate.schema import (
     SeedResult,
 )
 from hyperfusion.evaluate.summary import acceptance, aggregate, ranking
+from hyperfusion.evaluate.transfer import measure_transfer, transfer_checks
 from hyperfusion.metrics import ROUND_DIGITS, reliability_bins, softmax
 from hyperfusion.models.checkpoint import Checkpoint, find_cards, load_checkpoint
 from hyperfusion.models.registry import MODEL_NAMES, get_spec
-from hyperfusion.tasks import TASKS, Task
+from hyperfusion.tasks import AD, TASKS, Task
 from hyperfusion.train.data import SplitData, predict, split_data
 from hyperfusion.train.run import evaluate_checkpoint, prepare_cohort
 from hyperfusion.train.splits import split_summary
@@ -302,14 +303,20 @@ def evaluate(
         log = None if progress else (lambda text: None)
         cache = caches[EXPLAINED[0]]
         block = measure_explanations(weights_dir, cache, unseen, log, by_task)
+    transfer = None
+    if AD.name in caches:
+        transfer = measure_transfer(weights_dir, caches[AD.name], models, unseen)
+    checks = ranking(models) if unseen else acceptance(models)
+    checks += transfer_checks(transfer) if transfer is not None else []
     return Metrics(
         label=label(unseen),
         unseen=unseen,
         cohorts=recorded,
         gradcam=cam_protocol(unseen),
         models=models,
-        acceptance=tuple(ranking(models) if unseen else acceptance(models)),
+        acceptance=tuple(checks),
         explanations=block,
+        transfer=transfer,
     )
 
 

@@ -144,12 +144,19 @@ ACCEPTANCE: tuple[Margin, ...] = (
         BRAIN_AGE, "image-only", 0.0, "Brain age: HyperFusion MAE < image-only MAE", 4
     ),
 )
-LOCALISATION_RATIO = 2.0  # map mass inside the true region, in multiples of chance
-LOCALISATION_TARGETS: tuple[tuple[str, Callable[[CamSummary], object]], ...] = (
-    ("Grad-CAM mass inside the true region >= 2x chance", _gradcam),
+# (target, its ratio: map mass inside the true region in multiples of chance,
+# the localisation it reads). Grad-CAM is kept as the documented failure.
+LOCALISATION_TARGETS: tuple[
+    tuple[str, float, Callable[[CamSummary], LocalisationStats | None]], ...
+] = (
     (
-        "HiResCAM (Grad-CAM with per-voxel weights, the app's alternative) mass "
-        "inside the true region >= 2x chance",
+        "Grad-CAM (the documented failure) mass inside the true region >= 2x chance",
+        2.0,
+        _gradcam,
+    ),
+    (
+        "HiResCAM (the default map) mass inside the true region >= 3x chance",
+        3.0,
         _hirescam,
     ),
 )
@@ -162,12 +169,11 @@ def acceptance(models: Models) -> list[Check]:
     task, name = EXPLAINED
     result = models.get(task, {}).get(name)
     cams = None if result is None else result.aggregate.cams
-    for target, stats_of in LOCALISATION_TARGETS if cams is not None else ():
+    for target, least, stats_of in LOCALISATION_TARGETS if cams is not None else ():
         stats = stats_of(cams)
         ratio = None if stats is None else stats.ratio.mean
         if ratio is not None:
-            passed = ratio >= LOCALISATION_RATIO
-            checks.append(Check(target, ratio, "x chance", passed))
+            checks.append(Check(target, ratio, "x chance", ratio >= least))
     return [c for c in checks if c is not None]
 
 

@@ -26,7 +26,6 @@ from hyperfusion.errors import UnknownMethodError
 
 CamMethod = Literal["gradcam", "hirescam"]
 CAM_METHODS: tuple[CamMethod, ...] = ("gradcam", "hirescam")
-CAM_LABELS: dict[str, str] = {"gradcam": "Grad-CAM", "hirescam": "HiResCAM"}
 
 
 def cam_layer(model: nn.Module, method: CamMethod) -> str:
@@ -90,4 +89,4 @@ def gradcam_maps(
     return up.detach()[:, 0]
 
 
-__all__ = ["CAM_LABELS", "CAM_METHODS", "CamMethod", "cam_layer", "gradcam_maps"]
+__all__ = ["CAM_METHODS", "CamMethod", "cam_layer", "gradcam_maps"]

@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hyperfusion.modelcard.measured import model_label
-from hyperfusion.models.registry import MODEL_NAMES, REGISTRY
+from hyperfusion.models.registry import MODEL_NAMES, REGISTRY, model_label
 from hyperfusion.tasks import AD, get_task
 
 

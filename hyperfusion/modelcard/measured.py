@@ -22,7 +22,7 @@ from hyperfusion.evaluate.localisation import EXPLAINED
 from hyperfusion.evaluate.schema import Metrics, ModelResult, read_metrics
 from hyperfusion.metrics import METRIC_LABELS
 from hyperfusion.models.checkpoint import WEIGHTS_DIR
-from hyperfusion.models.registry import MODEL_NAMES, REGISTRY
+from hyperfusion.models.registry import MODEL_NAMES, model_label
 from hyperfusion.tasks import AD, get_task
 
 METRICS_PATH = WEIGHTS_DIR / "metrics.json"
@@ -49,12 +49,6 @@ def _models(metrics: Metrics | None, task: str) -> dict[str, ModelResult]:
 def _ordered(names: Iterable[str], task: str) -> list[str]:
     known = [n for n in MODEL_NAMES[task] if n in names]
     return known + sorted(n for n in names if n not in MODEL_NAMES[task])
-
-
-def model_label(task: str, name: str) -> str:
-    """The registry label of a model (its name if unregistered)."""
-    spec = REGISTRY.get((task, name))
-    return spec.label if spec else name
 
 
 def metrics_table(metrics: Metrics | None, task: str) -> pd.DataFrame:
@@ -184,6 +178,25 @@ def acceptance_table(metrics: Metrics | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["target", "value", "passed"])
 
 
+def transfer_table(metrics: Metrics | None) -> pd.DataFrame:
+    """The brain-age model on the AD cohort, one row per diagnosis: ``group``,
+    ``subjects``, ``gap`` (mean ± sd, years) and, for CN, ``mae`` beside the model's
+    own test MAE; empty before evaluation."""
+    transfer = None if metrics is None else metrics.transfer
+    if transfer is None:
+        return pd.DataFrame(columns=["group", "subjects", "brain-age gap", "MAE"])
+    own = transfer.brain_age_test_mae.mean
+    rows = []
+    for dx, gap in transfer.gap.items():
+        mae = ""
+        if dx == AD.classes[0] and transfer.cn_mae.mean is not None and own:
+            mae = f"{transfer.cn_mae.mean:.2f} y (own test split: {own:.2f} y)"
+        rows.append(
+            {"group": dx, "subjects": gap.n, "brain-age gap": gap.text(), "MAE": mae}
+        )
+    return pd.DataFrame(rows, columns=["group", "subjects", "brain-age gap", "MAE"])
+
+
 __all__ = [
     "METRICS_PATH",
     "NO_METRICS",
@@ -193,7 +206,7 @@ __all__ = [
     "gradcam_localisation",
     "load_metrics",
     "metrics_table",
-    "model_label",
     "reliability_bins",
     "reliability_curves",
+    "transfer_table",
 ]

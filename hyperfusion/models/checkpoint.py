@@ -32,6 +32,7 @@ from hyperfusion.config import (
     from_dict,
     to_dict,
 )
+from hyperfusion.data.contract import IMAGE_CONTRACT
 from hyperfusion.data.ehr_preprocessing import EHRPreprocessor
 from hyperfusion.data.ehr_schema import FIELDS
 from hyperfusion.errors import WeightsError
@@ -113,6 +114,7 @@ def save_checkpoint(
         "config": to_dict(cfg),
         "preprocessing": preprocessor.to_json(),
         "trained_on": trained_on,
+        "image_contract": IMAGE_CONTRACT.sentence,
         "metrics": metrics or {},
         "n_parameters": sum(p.numel() for p in model.parameters()),
         "weights_file": weights_path.name,

@@ -214,6 +214,16 @@ def get_spec(task: str, name: str) -> ModelSpec:
     return REGISTRY[(task, name)]
 
 
+def model_label(task: str, name: str) -> str:
+    """The registry label of a model (its name if unregistered).
+
+    >>> model_label("ad", "tabular-only")
+    'EHR only'
+    """
+    spec = REGISTRY.get((task, name))
+    return spec.label if spec else name
+
+
 def build_model(
     task: str,
     name: str,

@@ -25,37 +25,27 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from hyperfusion.data.contract import IMAGE_CONTRACT
 from hyperfusion.errors import CohortError, UnknownModelError
 from hyperfusion.synth.anatomy import SubjectParams, load_anatomy, render_subject
 from hyperfusion.synth.config import (
-    AD_MODEL,
-    BRAIN_AGE_MODEL,
+    AD_FRAME,
+    BRAIN_AGE_FRAME,
+    POPULATION,
     RENDER,
-    RENDER_BRAIN_AGE,
+    CohortFrame,
     RenderConfig,
 )
 from hyperfusion.synth.latent import (
     EHR_COLUMNS,
     LATENT_COLUMNS,
     measure_ehr,
-    sample_brain_age,
     sample_latent,
 )
 from hyperfusion.tasks import AD, BRAIN_AGE, get_task
 
-
-def _sample_ad(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
-    latent = sample_latent(1, rng, AD_MODEL)
-    return latent, measure_ehr(latent, rng, AD_MODEL)
-
-
-def _sample_brain_age(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return sample_brain_age(1, rng, BRAIN_AGE_MODEL, AD_MODEL)
-
-
-# Per task: how one subject's latent variables and EHR are drawn, and the render.
-SAMPLERS = {AD.name: _sample_ad, BRAIN_AGE.name: _sample_brain_age}
-RENDERS = {AD.name: RENDER, BRAIN_AGE.name: RENDER_BRAIN_AGE}
+# Per task: which members of the one population its cohort recruits.
+FRAMES: dict[str, CohortFrame] = {AD.name: AD_FRAME, BRAIN_AGE.name: BRAIN_AGE_FRAME}
 
 MAX_SUBJECTS = 100_000
 _DESCRIP = b"SYNTHETIC hyperfusion.synth"
@@ -110,16 +100,19 @@ def simulate_subject(
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
     """Everything about subject ``i`` of a cohort: ``(latent, ehr, image, truth)``.
 
-    ``render`` defaults to the task's: :data:`RENDER` (AD) or
-    :data:`RENDER_BRAIN_AGE` (head sizes equalised, as after affine registration).
+    Both tasks' cohorts come from the one population (:data:`POPULATION`), each
+    through its frame (:data:`FRAMES`), rendered under the one image contract
+    (``render`` defaults to :data:`RENDER`: head sizes equalised, as after affine
+    registration).
 
     ``latent`` and ``ehr`` are one-row frames (no PTID); image and truth are float32
     volumes on the 2 mm MNI grid.
     """
     rng = np.random.default_rng([seed, i])
-    latent, ehr = SAMPLERS[task](rng)
-    if render is None:
-        render = RENDERS[task]
+    frame = FRAMES[task]
+    latent = sample_latent(1, rng, POPULATION, frame)
+    ehr = measure_ehr(latent, rng, POPULATION, frame)
+    render = RENDER if render is None else render
     image, truth = render_subject(load_anatomy(), _params(latent.iloc[0]), rng, render)
     return latent, ehr, image, truth
 
@@ -185,7 +178,7 @@ def generate_cohort(
     """Generate and write a synthetic cohort; return its EHR table.
 
     Args:
-        task: ``"ad"`` (CN/MCI/AD, ages 55-95) or ``"brain-age"`` (healthy, 20-90).
+        task: ``"ad"`` (CN/MCI/AD, ages 55-90) or ``"brain-age"`` (healthy, 20-90).
         n: number of subjects, 1 to 100 000.
         seed: the cohort's seed (subject ``i`` uses ``default_rng([seed, i])``).
         out_dir: output directory; created, or must be empty unless ``overwrite``.
@@ -239,6 +232,7 @@ def generate_cohort(
         + (f" (written: {len(chosen)})" if indices is not None else "")
         + ". Not patient data: every subject, image and "
         "EHR value was simulated from a known causal model (latent.csv).\n"
+        f"Images follow the image contract: {IMAGE_CONTRACT.sentence}.\n"
     )
     return ehr
 

@@ -1,31 +1,36 @@
-"""The synthetic cohorts' causal models, in one readable place.
+"""The synthetic population's causal model, in one readable place.
 
-:class:`CausalModel` is the whole AD/MCI/CN generative story (latent variables, the EHR
-measurement model with ADNI-like units and missingness, and how strongly each latent
-variable shows in the image); :class:`BrainAgeModel` is the healthy-ageing cohort;
-:class:`RenderConfig` holds the image-rendering constants that are not part of the
-causal story (individual anatomy, scanner variation, file encoding).
+One population, two cohorts drawn from it. :class:`CausalModel` is the whole story:
+demographics, the amyloid / tau / neurodegeneration / cognition chain that sets CN /
+MCI / AD, the EHR measurement model in ADNI-like units, healthy ageing (sex-dependent)
+and how strongly each latent variable shows in the image. :class:`CohortFrame` is what
+differs between the two studies drawn from it: who is recruited (ages, healthy members
+only or everyone) and which biomarkers were measured (missingness).
+:class:`RenderConfig`
+holds the image-rendering constants outside the causal story (individual anatomy,
+scanner variation, file encoding); there is one render for both cohorts, the image
+contract (skull-stripped, affinely registered to MNI152 2009: head size equalised).
 
 Numbers marked ``~`` in the comments are approximate, chosen to look like ADNI (Petersen
 et al. 2010; ADNIMERGE summary tables), not fitted to it. The remaining numbers were
-tuned with :func:`hyperfusion.synth.calibrate.calibrate_ad` so that fusion matters
+tuned with :mod:`hyperfusion.synth.calibrate` so that fusion matters for both tasks
 (see that module for the figures, and the package docstring for why).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class CausalModel:
-    """The AD cohort's latent causal model and what each modality observes of it.
+    """The population's latent causal model and what each modality observes of it.
 
-    The chain (``age_c = (AGE - 73) / 10``, ``sigmoid`` the logistic function)::
+    The chain (``age_c = (AGE - 73) / 10``, ``sigmoid`` the logistic function; AGE is
+    drawn by the cohort's :class:`CohortFrame`)::
 
-        AGE ~ Normal(age_mean, age_sd) clipped to [age_min, age_max]
         male ~ Bernoulli(p_male);  PTEDUCAT ~ Normal(edu_mean, edu_sd), integer, clipped
         APOE4 ~ Categorical(apoe4_freq)                     # 0 / 1 / 2 copies
         A ~ Bernoulli(sigmoid(amy_intercept + amy_age * age_c + amy_apoe4 * APOE4))
@@ -37,19 +42,19 @@ class CausalModel:
         N = n_tau * T + Z + n_age * max(age_c, -1.5)
         C = N * (c_base + c_amyloid * A) - c_reserve * (PTEDUCAT - edu_mean) / edu_sd
             + Normal(0, c_noise)
-        DX = CN / MCI / AD by the dx_fractions quantiles of C on a reference draw
+        DX = CN / MCI / AD by the dx_fractions quantiles of C on a reference draw of
+             the AD cohort's frame
 
-    The image shows ``N`` and age through the medial-temporal-lobe (MTL) atrophy
-    amplitude ``mtl = mtl_age * age_atrophy(AGE) + mtl_disease * disease(N)
-    + Normal(0, mtl_individual)`` and age alone through the lateral ventricles and the
-    cortex (``vent = age_atrophy(AGE) + Normal(0, vent_individual)``).
+    Healthy ageing (:meth:`ageing`) is sex-dependent: men start earlier and progress
+    steadily, women start later and faster, and men's ventricles are larger at any age
+    (``vent_male_offset``), so the same image means different ages for the two sexes.
+    The image shows it, with disease atrophy on top, as the medial-temporal-lobe (MTL)
+    amplitude ``mtl = mtl_age * ageing + mtl_disease * disease(N) + Normal(0,
+    mtl_individual)`` and the ventricle / cortex amplitude ``vent = ageing +
+    vent_male_offset * male + vent_disease * disease(N) + Normal(0, vent_individual)``.
     """
 
-    # --- demographics (~ADNI) ---
-    age_mean: float = 73.5
-    age_sd: float = 7.0
-    age_min: float = 55.0
-    age_max: float = 95.0
+    # --- demographics other than age (~ADNI) ---
     p_male: float = 0.55
     edu_mean: float = 16.0
     edu_sd: float = 2.8
@@ -57,7 +62,7 @@ class CausalModel:
     edu_max: int = 20
     apoe4_freq: tuple[float, float, float] = (0.58, 0.33, 0.09)
 
-    # --- amyloid (A and its load); ~half of the cohort positive ---
+    # --- amyloid (A and its load); ~half of the AD cohort positive ---
     amy_intercept: float = -0.75
     amy_age: float = 0.45
     amy_apoe4: float = 1.5
@@ -107,30 +112,45 @@ class CausalModel:
     mmse_c0: float = 1.0
     mmse_sd: float = 0.9
 
-    # --- missingness (~ADNI; independent of everything) ---
-    p_missing_csf: float = 0.5  # ABETA, PTAU and TAU together
-    p_missing_av45: float = 0.5
-    p_missing_fdg: float = 0.4
-    p_missing_apoe4: float = 0.09
+    # --- healthy ageing (about 1 at 85 for either sex) ---
+    ageing_start: float = 20.0
+    ageing_end: float = 90.0
+    onset_male: float = 35.0
+    onset_female: float = 50.0
+    rate_male: float = 0.85
+    rate_female: float = 1.35
+    ageing_width: float = 8.0
+    ageing_span: float = 50.0
+    ageing_linear: float = 0.3
 
     # --- what the image shows (amplitudes in units of the render's unit effect) ---
-    mtl_age: float = 0.35  # age's share of medial-temporal atrophy at age_atrophy = 1
+    mtl_age: float = 0.35  # ageing's share of medial-temporal atrophy
     mtl_disease: float = 1.0  # disease share at disease(N) = 1
     mtl_individual: float = 0.12  # individual hippocampal size variation
-    vent_individual: float = 0.35  # individual ventricle size / cortex variation
+    vent_male_offset: float = 0.15  # men's larger ventricles
+    vent_disease: float = 0.3  # disease's share of ventricle enlargement
+    vent_individual: float = 0.08  # individual ventricle size / cortex variation
     n_high: float = 4.0  # N at which the disease effect reaches its unit amplitude
-    age_atrophy_onset: float = 45.0  # years
-    age_atrophy_span: float = 45.0  # years from onset to unit age atrophy
 
-    def age_atrophy(self, age: np.ndarray) -> np.ndarray:
-        """Age's atrophy score: 0 before onset, 1 at onset + span, quadratic between.
+    def ageing(self, age: np.ndarray, male: np.ndarray) -> np.ndarray:
+        """Healthy-ageing atrophy score, shape ``age.shape``.
+
+        ``ageing_linear * (age - 20) / 70 + rate_sex * softplus((age - onset_sex) /
+        width) * width / span``.
 
         Example:
-            >>> float(CausalModel().age_atrophy(np.array([90.0]))[0])
-            1.0
+            >>> m = CausalModel()
+            >>> bool(m.ageing(np.array([80.0]), np.array([False]))[0] > 0.9)
+            True
         """
-        x = np.clip((np.asarray(age, float) - self.age_atrophy_onset), 0, None)
-        return (x / self.age_atrophy_span) ** 2
+        age = np.asarray(age, float)
+        male = np.asarray(male, bool)
+        onset = np.where(male, self.onset_male, self.onset_female)
+        rate = np.where(male, self.rate_male, self.rate_female)
+        x = (age - onset) / self.ageing_width
+        accel = rate * np.logaddexp(0.0, x) * self.ageing_width / self.ageing_span
+        span = self.ageing_end - self.ageing_start
+        return self.ageing_linear * (age - self.ageing_start) / span + accel
 
     def disease(self, n: np.ndarray) -> np.ndarray:
         """Disease atrophy score from N: linear, 1 at ``n_high``, capped at 1.25."""
@@ -138,50 +158,39 @@ class CausalModel:
 
 
 @dataclass(frozen=True)
-class BrainAgeModel:
-    """Healthy ageing 20-90 years with a sex-dependent rate and onset.
+class CohortFrame:
+    """Who a study recruits from the population, and what it measured.
 
-    ``atrophy(age, sex) = linear * (age - 20) / 70
-    + rate_sex * softplus((age - onset_sex) / width) * width / span``:
-    men start earlier and progress steadily, women start later and faster, and men's
-    ventricles are larger at any age (``vent_male_offset``), so the same image means
-    different ages for the two sexes. Men also have ~8 % larger heads
-    (:class:`RenderConfig`). The image amplitudes are ``vent = atrophy +
-    vent_male_offset * male + Normal(0, vent_individual)`` and ``mtl = mtl_age *
-    atrophy + Normal(0, mtl_individual)``. Biomarkers are mostly missing, as in a
-    population study.
+    Ages are ``Normal(age_mean, age_sd)`` clipped to ``[age_min, age_max]`` or, with
+    ``age_sd`` 0, uniform on that range. ``healthy_only`` keeps the members the causal
+    model calls CN (drawn again until CN). Missingness is independent of everything.
     """
 
-    age_min: float = 20.0
-    age_max: float = 90.0
-    p_male: float = 0.5
-    onset_male: float = 35.0
-    onset_female: float = 50.0
-    rate_male: float = 0.85
-    rate_female: float = 1.35
-    width: float = 8.0
-    span: float = 50.0
-    linear: float = 0.3
-    vent_male_offset: float = 0.15
-    vent_individual: float = 0.08
-    mtl_individual: float = 0.08
-    mtl_age: float = 0.35
-    p_missing_csf: float = 0.95
-    p_missing_av45: float = 0.97
-    p_missing_fdg: float = 0.95
-    p_missing_apoe4: float = 0.5
+    age_min: float
+    age_max: float
+    age_mean: float = 0.0
+    age_sd: float = 0.0
+    healthy_only: bool = False
+    p_missing_csf: float = 0.5  # ABETA, PTAU and TAU together
+    p_missing_av45: float = 0.5
+    p_missing_fdg: float = 0.4
+    p_missing_apoe4: float = 0.09
 
-    def atrophy(self, age: np.ndarray, male: np.ndarray) -> np.ndarray:
-        """Ageing atrophy score (about 1 at 85 for either sex), shape ``age.shape``."""
-        age = np.asarray(age, float)
-        male = np.asarray(male, bool)
-        onset = np.where(male, self.onset_male, self.onset_female)
-        rate = np.where(male, self.rate_male, self.rate_female)
-        x = (age - onset) / self.width
-        accel = rate * np.logaddexp(0.0, x) * self.width / self.span
-        return (
-            self.linear * (age - self.age_min) / (self.age_max - self.age_min) + accel
-        )
+
+POPULATION = CausalModel()
+# The AD cohort (~ADNI): everyone aged 55-90, CN / MCI / AD.
+AD_FRAME = CohortFrame(age_min=55.0, age_max=90.0, age_mean=73.5, age_sd=7.0)
+# The brain-age cohort: the population's healthy members aged 20-90, uniform in age,
+# biomarkers mostly missing as in a population study.
+BRAIN_AGE_FRAME = CohortFrame(
+    age_min=20.0,
+    age_max=90.0,
+    healthy_only=True,
+    p_missing_csf=0.95,
+    p_missing_av45=0.97,
+    p_missing_fdg=0.95,
+    p_missing_apoe4=0.5,
+)
 
 
 @dataclass(frozen=True)
@@ -194,9 +203,11 @@ class RenderConfig:
     ``cortex_intensity_loss`` of its grey-matter intensity.
     """
 
-    head_scale_male: float = 1.04  # ~+-4 % global scale by sex (males larger)
-    head_scale_female: float = 0.96
-    head_scale_sd: float = 0.02
+    # Under the contract (affine registration to MNI) the sexes' head sizes are
+    # equalised; before, the AD cohort kept ~+-4 % by sex and its CNN read sex off it.
+    head_scale_male: float = 1.0
+    head_scale_female: float = 1.0
+    head_scale_sd: float = 0.02  # what the registration leaves
     deform_mm: float = 1.5  # sd of each low-frequency cosine coefficient (mm)
     deform_order: int = 3  # cosine basis functions per axis
     rigid_shift_mm: float = 2.0  # uniform in [-2, 2] per axis
@@ -212,22 +223,14 @@ class RenderConfig:
     compresslevel: int = 5
 
 
-AD_MODEL = CausalModel()
-BRAIN_AGE_MODEL = BrainAgeModel()
 RENDER = RenderConfig()
-# Brain-age images as after an affine registration to MNI space (UK Biobank's
-# pipeline): the sexes' mean head sizes are equalised, as registration does, so
-# that the image does not show sex by its size and conditioning on sex has
-# something to gain. Measured before this (seed 2 cohort, validation): image-only and
-# HyperFusion-BrainAge tied at MAE ~5.2 years, the CNN reading sex off head size.
-RENDER_BRAIN_AGE = replace(RENDER, head_scale_male=1.0, head_scale_female=1.0)
 
 __all__ = [
-    "AD_MODEL",
-    "BRAIN_AGE_MODEL",
+    "AD_FRAME",
+    "BRAIN_AGE_FRAME",
+    "POPULATION",
     "RENDER",
-    "RENDER_BRAIN_AGE",
-    "BrainAgeModel",
     "CausalModel",
+    "CohortFrame",
     "RenderConfig",
 ]

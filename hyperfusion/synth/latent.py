@@ -1,8 +1,10 @@
 """Sampling the latent variables, the EHR measured from them, and image stand-ins.
 
-Everything is vectorised over subjects and takes a ``numpy.random.Generator``; the
-cohort writer calls these with ``n=1`` and one generator per subject so that subject
-``i`` is the same whatever the cohort size.
+Everything is vectorised over subjects and takes a ``numpy.random.Generator``, the
+population's :class:`~hyperfusion.synth.config.CausalModel` and the cohort's
+:class:`~hyperfusion.synth.config.CohortFrame`; the cohort writer calls these with
+``n=1`` and one generator per subject so that subject ``i`` is the same whatever the
+cohort size.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from hyperfusion.config import AD_CLASSES
-from hyperfusion.synth.config import BrainAgeModel, CausalModel
+from hyperfusion.synth.config import AD_FRAME, CausalModel, CohortFrame
 
 EHR_COLUMNS: tuple[str, ...] = (
     "PTID",
@@ -47,16 +49,28 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _ages(n: int, rng: np.random.Generator, frame: CohortFrame) -> np.ndarray:
+    if frame.age_sd > 0:
+        age = rng.normal(frame.age_mean, frame.age_sd, n)
+    else:
+        age = rng.uniform(frame.age_min, frame.age_max, n)
+    return np.round(np.clip(age, frame.age_min, frame.age_max), 1)
+
+
 def _demographics(
-    n: int, rng: np.random.Generator, cfg: CausalModel
+    n: int,
+    rng: np.random.Generator,
+    cfg: CausalModel,
+    frame: CohortFrame,
+    ages: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    age = np.clip(rng.normal(cfg.age_mean, cfg.age_sd, n), cfg.age_min, cfg.age_max)
+    age = _ages(n, rng, frame) if ages is None else ages
     male = rng.random(n) < cfg.p_male
     edu = np.clip(
         np.rint(rng.normal(cfg.edu_mean, cfg.edu_sd, n)), cfg.edu_min, cfg.edu_max
     )
     apoe4 = rng.choice(3, size=n, p=np.asarray(cfg.apoe4_freq) / sum(cfg.apoe4_freq))
-    return {"age": np.round(age, 1), "male": male, "edu": edu, "apoe4": apoe4}
+    return {"age": age, "male": male, "edu": edu, "apoe4": apoe4}
 
 
 def _cognition(
@@ -81,48 +95,93 @@ def _cognition(
 
 @lru_cache(maxsize=8)
 def dx_thresholds(cfg: CausalModel) -> tuple[float, float]:
-    """The C thresholds (CN|MCI, MCI|AD) giving ``cfg.dx_fractions`` in a large draw.
+    """The C thresholds (CN|MCI, MCI|AD) giving ``cfg.dx_fractions`` in a large draw
+    of the AD cohort's frame (:data:`~hyperfusion.synth.config.AD_FRAME`).
 
     Deterministic: the reference draw uses ``cfg.reference_seed``.
     """
     rng = np.random.default_rng(cfg.reference_seed)
-    demo = _demographics(cfg.reference_n, rng, cfg)
+    demo = _demographics(cfg.reference_n, rng, cfg, AD_FRAME)
     c = _cognition(cfg.reference_n, rng, cfg, demo)["C"]
     q = np.cumsum(cfg.dx_fractions)[:2] / sum(cfg.dx_fractions)
     lo, hi = np.quantile(c, q)
     return float(lo), float(hi)
 
 
-def sample_latent(n: int, rng: np.random.Generator, cfg: CausalModel) -> pd.DataFrame:
-    """Draw ``n`` subjects of the AD cohort's latent model.
+def _draw(
+    n: int,
+    rng: np.random.Generator,
+    cfg: CausalModel,
+    frame: CohortFrame,
+    ages: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    demo = _demographics(n, rng, cfg, frame, ages)
+    lat = _cognition(n, rng, cfg, demo)
+    lo, hi = dx_thresholds(cfg)
+    dx = np.asarray(AD_CLASSES)[np.digitize(lat["C"], [lo, hi])]
+    return {
+        "AGE": demo["age"],
+        "male": demo["male"],
+        "PTEDUCAT": demo["edu"],
+        "APOE4": demo["apoe4"],
+        **lat,
+        "DX": dx,
+    }
+
+
+def _members(
+    n: int, rng: np.random.Generator, cfg: CausalModel, frame: CohortFrame
+) -> dict[str, np.ndarray]:
+    """``n`` members of the frame: a draw, redrawn where the frame refuses one.
+
+    A refused member is redrawn at the same age, so that the frame's age
+    distribution is the cohort's (healthy members are rarer among the old).
+    """
+    rows = _draw(n, rng, cfg, frame)
+    if not frame.healthy_only:
+        return rows
+    keep = rows["DX"] == AD_CLASSES[0]
+    while not keep.all():
+        redo = np.flatnonzero(~keep)
+        new = _draw(len(redo), rng, cfg, frame, ages=rows["AGE"][redo])
+        for key, values in new.items():
+            rows[key][redo] = values
+        keep = rows["DX"] == AD_CLASSES[0]
+    return rows
+
+
+def sample_latent(
+    n: int, rng: np.random.Generator, cfg: CausalModel, frame: CohortFrame
+) -> pd.DataFrame:
+    """Draw ``n`` members of a cohort's frame from the population's latent model.
 
     Returns:
         One row per subject: ``AGE, male, PTEDUCAT, APOE4`` (true, never missing),
         ``A, AMYLOID_LOAD, T, Z, N, C, DX`` and the image amplitudes
-        ``MTL_AMPLITUDE`` (age + disease + individual), ``MTL_DISEASE`` (the disease
-        share alone, which the truth map shows) and ``VENT_AMPLITUDE``.
+        ``MTL_AMPLITUDE`` (ageing + disease + individual), ``MTL_DISEASE`` (the
+        disease share alone, which the truth map shows) and ``VENT_AMPLITUDE``
+        (ageing + sex + disease + individual).
 
     Example:
-        >>> df = sample_latent(5, np.random.default_rng(0), CausalModel())
+        >>> from hyperfusion.synth.config import AD_FRAME
+        >>> df = sample_latent(5, np.random.default_rng(0), CausalModel(), AD_FRAME)
         >>> sorted(set(df.DX) - {"CN", "MCI", "AD"})
         []
     """
-    demo = _demographics(n, rng, cfg)
-    lat = _cognition(n, rng, cfg, demo)
-    lo, hi = dx_thresholds(cfg)
-    dx = np.asarray(AD_CLASSES)[np.digitize(lat["C"], [lo, hi])]
-    age_atr = cfg.age_atrophy(demo["age"])
-    mtl_dis = cfg.mtl_disease * cfg.disease(lat["N"])
-    mtl = cfg.mtl_age * age_atr + mtl_dis + rng.normal(0, cfg.mtl_individual, n)
-    vent = age_atr + rng.normal(0, cfg.vent_individual, n)
+    rows = _members(n, rng, cfg, frame)
+    ageing = cfg.ageing(rows["AGE"], rows["male"])
+    disease = cfg.disease(rows["N"])
+    mtl_dis = cfg.mtl_disease * disease
+    mtl = cfg.mtl_age * ageing + mtl_dis + rng.normal(0, cfg.mtl_individual, n)
+    vent = (
+        ageing
+        + cfg.vent_male_offset * rows["male"]
+        + cfg.vent_disease * disease
+        + rng.normal(0, cfg.vent_individual, n)
+    )
     return pd.DataFrame(
         {
-            "AGE": demo["age"],
-            "male": demo["male"],
-            "PTEDUCAT": demo["edu"],
-            "APOE4": demo["apoe4"],
-            **lat,
-            "DX": dx,
+            **rows,
             "MTL_AMPLITUDE": mtl,
             "MTL_DISEASE": mtl_dis,
             "VENT_AMPLITUDE": vent,
@@ -137,12 +196,15 @@ def _lognormal(
 
 
 def measure_ehr(
-    latent: pd.DataFrame, rng: np.random.Generator, cfg: CausalModel
+    latent: pd.DataFrame,
+    rng: np.random.Generator,
+    cfg: CausalModel,
+    frame: CohortFrame,
 ) -> pd.DataFrame:
     """The ADNIMERGE-like record of each subject, with missing values as NaN.
 
     Columns: ``AGE, PTGENDER (Female/Male), PTEDUCAT, APOE4, ABETA, PTAU, TAU, FDG,
-    AV45, MMSE, DX`` (no PTID). CSF values go missing together.
+    AV45, MMSE, DX`` (no PTID). CSF values go missing together, at the frame's rates.
     """
     n = len(latent)
     load = latent["AMYLOID_LOAD"].to_numpy()
@@ -172,10 +234,10 @@ def measure_ehr(
         np.rint(30.0 - cfg.mmse_per_c * excess + rng.normal(0, cfg.mmse_sd, n)), 0, 30
     )
     apoe4 = latent["APOE4"].to_numpy().astype(float)
-    miss_csf = rng.random(n) < cfg.p_missing_csf
-    miss_av45 = rng.random(n) < cfg.p_missing_av45
-    miss_fdg = rng.random(n) < cfg.p_missing_fdg
-    miss_apoe = rng.random(n) < cfg.p_missing_apoe4
+    miss_csf = rng.random(n) < frame.p_missing_csf
+    miss_av45 = rng.random(n) < frame.p_missing_av45
+    miss_fdg = rng.random(n) < frame.p_missing_fdg
+    miss_apoe = rng.random(n) < frame.p_missing_apoe4
     return pd.DataFrame(
         {
             "AGE": latent["AGE"].to_numpy(),
@@ -193,64 +255,10 @@ def measure_ehr(
     )
 
 
-def sample_brain_age(
-    n: int, rng: np.random.Generator, cfg: BrainAgeModel, ad: CausalModel
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Draw ``n`` healthy subjects aged 20-90 and their (mostly missing) EHR.
-
-    Returns:
-        ``(latent, ehr)``: latent has ``AGE, male, PTEDUCAT, APOE4, A, AMYLOID_LOAD,
-        T, Z, N, C, DX, MTL_AMPLITUDE, MTL_DISEASE, VENT_AMPLITUDE`` (no disease:
-        ``MTL_DISEASE`` is 0); ehr has the same columns as :func:`measure_ehr`, with
-        ``DX`` always ``CN``.
-    """
-    age = np.round(rng.uniform(cfg.age_min, cfg.age_max, n), 1)
-    male = rng.random(n) < cfg.p_male
-    edu = np.clip(
-        np.rint(rng.normal(ad.edu_mean, ad.edu_sd, n)), ad.edu_min, ad.edu_max
-    )
-    apoe4 = rng.choice(3, size=n, p=np.asarray(ad.apoe4_freq) / sum(ad.apoe4_freq))
-    load = rng.uniform(0.0, ad.subthreshold_load, n)
-    t = np.abs(rng.normal(0.0, ad.tau_a_neg, n))
-    z = rng.gamma(ad.z_shape, ad.z_scale * 0.2, n)
-    nd = t + z
-    atr = cfg.atrophy(age, male)
-    mtl = cfg.mtl_age * atr + rng.normal(0, cfg.mtl_individual, n)
-    vent = atr + cfg.vent_male_offset * male + rng.normal(0, cfg.vent_individual, n)
-    latent = pd.DataFrame(
-        {
-            "AGE": age,
-            "male": male,
-            "PTEDUCAT": edu,
-            "APOE4": apoe4,
-            "A": np.zeros(n),
-            "AMYLOID_LOAD": load,
-            "T": t,
-            "Z": z,
-            "N": nd,
-            "C": nd * ad.c_base - ad.c_reserve * (edu - ad.edu_mean) / ad.edu_sd,
-            "DX": np.full(n, "CN"),
-            "MTL_AMPLITUDE": mtl,
-            "MTL_DISEASE": np.zeros(n),
-            "VENT_AMPLITUDE": vent,
-        }
-    )
-    sparse = CausalModel(
-        p_missing_csf=cfg.p_missing_csf,
-        p_missing_av45=cfg.p_missing_av45,
-        p_missing_fdg=cfg.p_missing_fdg,
-        p_missing_apoe4=cfg.p_missing_apoe4,
-    )
-    ehr = measure_ehr(latent, rng, sparse)
-    ehr["MMSE"] = np.clip(ehr["MMSE"], 27, 30)
-    return latent, ehr
-
-
 __all__ = [
     "EHR_COLUMNS",
     "LATENT_COLUMNS",
     "dx_thresholds",
     "measure_ehr",
-    "sample_brain_age",
     "sample_latent",
 ]

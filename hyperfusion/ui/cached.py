@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,11 @@ from hyperfusion.data.ehr_schema import EHRRecord, feature_field
 from hyperfusion.data.examples import example_image_bytes
 from hyperfusion.tasks import Task, task_of_target
 from hyperfusion.ui import state
+
+# Every cache of what a session computed (maps, figures, prepared images) drops an
+# entry an hour after it was made (Streamlit's caches) or last used (LRUStore), and
+# keeps a bounded number: docs/PRIVACY.md. The engine and the shipped examples stay.
+CACHE_TTL_S = 3600
 
 
 @st.cache_resource(show_spinner="Loading the models…")
@@ -46,7 +53,9 @@ def get_engine() -> Any:
     return engine
 
 
-@st.cache_resource(max_entries=16, show_spinner="Checking and resampling the MRI…")
+@st.cache_resource(
+    max_entries=16, ttl=CACHE_TTL_S, show_spinner="Checking and resampling the MRI…"
+)
 def _prepare(key: str, _data: bytes) -> Any:
     return get_engine().prepare(_data)
 
@@ -95,7 +104,7 @@ def _ehr_key(record: EHRRecord, task: Task) -> tuple:
     return tuple(sorted((name, record.get(name)) for name in fields))
 
 
-@st.cache_data(max_entries=128, show_spinner="Computing Grad-CAM…")
+@st.cache_data(max_entries=128, ttl=CACHE_TTL_S, show_spinner="Computing Grad-CAM…")
 def _gradcam(
     subject: str,
     ehr_key: tuple,
@@ -110,7 +119,7 @@ def _gradcam(
     )
 
 
-@st.cache_data(max_entries=128, show_spinner="Attributing to the EHR…")
+@st.cache_data(max_entries=128, ttl=CACHE_TTL_S, show_spinner="Attributing to the EHR…")
 def _attribution(subject: str, ehr_key: tuple, target: str, _engine: Any, _image: Any):
     return _engine.ehr_attribution(_image, dict(ehr_key), target)
 
@@ -148,7 +157,7 @@ def model_prediction(record: EHRRecord, ad_model: str, with_image: bool = True) 
     return _model_prediction(subject, key, ad_model, get_engine(), image)
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_data(max_entries=512, ttl=CACHE_TTL_S, show_spinner=False)
 def _model_prediction(
     subject: str | None, record_key: tuple, ad_model: str, _engine: Any, _image: Any
 ) -> dict:
@@ -168,7 +177,7 @@ def array_key(array: Any) -> str | None:
     return f"{arr.shape}/{arr.dtype}/{digest.hexdigest()}"
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=CACHE_TTL_S, show_spinner=False)
 def _anatomy(image_key: str, task_name: str, _volume: Any) -> Any:
     from hyperfusion.viz.slices import anatomy_uint8
 
@@ -185,7 +194,7 @@ def display_volume(task: Task) -> tuple[Any, Any]:
     return _anatomy(image.key, task.name, volume), affine
 
 
-@st.cache_resource(max_entries=96, show_spinner=False)
+@st.cache_resource(max_entries=96, ttl=CACHE_TTL_S, show_spinner=False)
 def _slice_figure(
     volume_key: str,
     overlay_key: str | None,
@@ -231,33 +240,60 @@ def default_map_method() -> str:
     return default_method(get_engine().weights_dir)
 
 
-class _MapStore:
-    """Explanation maps shared by every session (LRU, locked): keyed by what they
-    depend on, so a map is computed once per (image, EHR, method...)."""
+class LRUStore:
+    """Values shared by every session, locked: at most ``size`` (the least
+    recently used goes first), each dropped once unused for ``ttl_s`` seconds
+    (checked whenever the store is used). The explanation maps here, the
+    prepared uploads in :mod:`~hyperfusion.ui.scan_upload`."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(
+        self, size: int, ttl_s: float = CACHE_TTL_S, clock: Any = time.monotonic
+    ) -> None:
         import threading
         from collections import OrderedDict
 
-        self.size, self._lock = size, threading.Lock()
-        self._maps: OrderedDict[tuple, Any] = OrderedDict()
+        self.size, self.ttl_s, self._clock = size, ttl_s, clock
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire()
+            return len(self._items)
+
+    def _expire(self) -> None:
+        """Drop what was last used over ``ttl_s`` ago (the oldest come first)."""
+        cutoff = self._clock() - self.ttl_s
+        while self._items and next(iter(self._items.values()))[0] <= cutoff:
+            self._items.popitem(last=False)
 
     def get(self, key: tuple) -> Any:
+        """The value kept for ``key`` (now the most recently used), else None."""
         with self._lock:
-            if key in self._maps:
-                self._maps.move_to_end(key)
-            return self._maps.get(key)
+            self._expire()
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items[key] = (self._clock(), found[1])
+            self._items.move_to_end(key)
+            return found[1]
 
     def put(self, key: tuple, value: Any) -> None:
+        """Keep ``value`` for ``key``, dropping the least recently used over
+        ``size``."""
         with self._lock:
-            self._maps[key] = value
-            while len(self._maps) > self.size:
-                self._maps.popitem(last=False)
+            self._items[key] = (self._clock(), value)
+            self._items.move_to_end(key)
+            self._expire()
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 @st.cache_resource
-def _map_store() -> _MapStore:
-    return _MapStore(96)
+def _map_store() -> LRUStore:
+    """Explanation maps keyed by what they depend on, so a map is computed once
+    per (image, EHR, method...)."""
+    return LRUStore(96)
 
 
 def explanation_map(
@@ -293,3 +329,20 @@ def explanation_map(
         bar.empty()
     _map_store().put(key, found)
     return found
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _metrics(path: str, stamp: int | None) -> Any:
+    from hyperfusion.modelcard import measured
+
+    return measured.load_metrics(Path(path))
+
+
+def shipped_metrics() -> Any:
+    """``weights/metrics.json`` as read by the model card (None before evaluation),
+    parsed once per version of the file rather than on every rerun."""
+    from hyperfusion.modelcard import measured
+
+    path = Path(measured.METRICS_PATH)
+    stamp = path.stat().st_mtime_ns if path.is_file() else None
+    return _metrics(str(path), stamp)

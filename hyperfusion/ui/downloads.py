@@ -10,8 +10,6 @@ from typing import Any
 
 import streamlit as st
 
-from hyperfusion.explain.gradcam import CAM_LABELS
-from hyperfusion.tasks import task_of_target
 from hyperfusion.ui import cached, state
 
 
@@ -40,28 +38,4 @@ def prediction_downloads(prediction: Any) -> None:
         mime="text/csv",
         icon=":material/download:",
         on_click="ignore",
-    )
-
-
-def gradcam_download(volume: Any, target: str, method: str = "gradcam") -> None:
-    """The map resampled into the input image's own space, as .nii.gz (computed
-    when the button is clicked)."""
-    from hyperfusion import export
-
-    engine, image = cached.get_engine(), cached.current_image()
-    task = task_of_target(target)
-    label = CAM_LABELS.get(method, method)
-
-    def make() -> bytes:
-        img = engine.gradcam_in_input_space(image, volume, task)
-        return export.nifti_gz_bytes(img, f"HyperFusion {label} {target}")
-
-    st.download_button(
-        f"{label} {target} (NIfTI, input space)",
-        make,
-        file_name=f"{state.file_stem()}_{method}_{target}.nii.gz",
-        mime="application/gzip",
-        icon=":material/download:",
-        on_click="ignore",
-        help="The map resampled onto the uploaded image's voxel grid and affine.",
     )

@@ -32,9 +32,7 @@ _TABLE_COLUMNS = {
 
 def quality_block() -> Any:
     """``metrics.json``'s ``explanations`` block (None before evaluation)."""
-    from hyperfusion.modelcard import measured
-
-    metrics = measured.load_metrics()
+    metrics = cached.shipped_metrics()
     return None if metrics is None else metrics.explanations
 
 
@@ -112,7 +110,7 @@ def quality_panel(block: Any, method: str = "") -> None:
     )
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, ttl=cached.CACHE_TTL_S, show_spinner=False)
 def _scan(image_key: str, _image: Any) -> tuple[Any, Any, Any]:
     from hyperfusion.explain.display import display_image
     from hyperfusion.viz.slices import anatomy_uint8
@@ -123,7 +121,7 @@ def _scan(image_key: str, _image: Any) -> tuple[Any, Any, Any]:
     return img, grey, img.affine
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=cached.CACHE_TTL_S, show_spinner=False)
 def _on_scan(map_key: str, image_key: str, _volume: Any, _grid: Any, _img: Any):
     from hyperfusion.explain.display import map_on_scan
 

@@ -58,6 +58,22 @@ def device_badge(prediction: Any) -> None:
     )
 
 
+def gap_reference() -> str | None:
+    """``"Typical for CN: -1.0 ± 4.8 y · MCI ... (synthetic AD cohort, test split)"``
+    from ``metrics.json``'s transfer block; None before evaluation."""
+    metrics = cached.shipped_metrics()
+    transfer = None if metrics is None else metrics.transfer
+    if transfer is None or not transfer.gap:
+        return None
+    groups = [
+        f"{dx} {transfer.gap[dx].text()}" for dx in AD.classes if dx in transfer.gap
+    ]
+    return (
+        f"Typical for {' · '.join(groups)} (measured on the SYNTHETIC AD cohort's "
+        "held-out test split)"
+    )
+
+
 def prediction_summary(prediction: Any) -> None:
     """Brain age, its gap to the entered age, and the class probability chart."""
     from hyperfusion.viz.charts import probability_bars, spread_label
@@ -78,6 +94,9 @@ def prediction_summary(prediction: Any) -> None:
         help="Predicted brain age minus the entered age: positive means the brain "
         "looks older than the patient.",
     )
+    reference = gap_reference()
+    if reference:
+        c2.caption(reference)
     top = prediction.diagnosis
     c3.metric(
         "Most likely",

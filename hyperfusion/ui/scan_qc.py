@@ -84,7 +84,9 @@ def figure_rows(report: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-@st.cache_data(max_entries=16, show_spinner="Drawing the scan's overlays…")
+@st.cache_data(
+    max_entries=16, ttl=cached.CACHE_TTL_S, show_spinner="Drawing the scan's overlays…"
+)
 def _overlays(key: str, _result: Any) -> tuple[bytes, bytes]:
     """The input with the mask outline and the registered brain under the
     template's edges, as PNG bytes (cached per upload and options)."""

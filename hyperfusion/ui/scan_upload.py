@@ -9,8 +9,9 @@ error line and changes nothing else (the previous subject and the EHR stay).
 
 The prepared images are kept per (content hash, mode, N4) in a small LRU shared by
 every session (:data:`STORE_SIZE` entries: a raw 1 mm scan and its preprocessing
-hold tens of MB). Nothing is written to disk but the temporary folder that
-:func:`~hyperfusion.data.scan_input.read_scan` removes at once.
+hold tens of MB; each dropped an hour after its last use). Nothing is written to
+disk but the temporary folder that :func:`~hyperfusion.data.scan_input.read_scan`
+removes at once.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ import dataclasses
 import hashlib
 import io
 import logging
-import threading
 import zipfile
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,7 +30,10 @@ from hyperfusion.errors import HyperFusionError, InvalidScanError
 from hyperfusion.ui import cached, state
 
 LOG = logging.getLogger(__name__)
-UPLOAD_TYPES = ["nii", "gz", "zip", "dcm"]  # Streamlit filters on the last suffix
+# Streamlit filters on the last suffix. Analyze or NIfTI-pair headers (.hdr) and
+# MINC (.mnc) are taken too, so that their refusal says how to convert them (else
+# the browser's uploader only says the type is not allowed).
+UPLOAD_TYPES = ["nii", "gz", "zip", "dcm", "hdr", "mnc"]
 MODES = ("auto", "full", "none")
 MODE_HELP = {
     "auto": "Runs only the steps the checks say are missing.",
@@ -178,29 +180,11 @@ def uploader() -> None:
 # Preprocessing ---------------------------------------------------------------------
 
 
-class _Store:
-    """Prepared uploads shared by every session (LRU, locked)."""
-
-    def __init__(self, size: int) -> None:
-        self.size, self._lock = size, threading.Lock()
-        self._items: OrderedDict[tuple, Any] = OrderedDict()
-
-    def get(self, key: tuple) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-            return self._items.get(key)
-
-    def put(self, key: tuple, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
 @st.cache_resource
-def _store() -> _Store:
-    return _Store(STORE_SIZE)
+def _store() -> cached.LRUStore:
+    """Prepared uploads shared by every session: :data:`STORE_SIZE` at most, each
+    dropped an hour after its last use."""
+    return cached.LRUStore(STORE_SIZE)
 
 
 def _with_warnings(prepared: Any) -> Any:
@@ -310,7 +294,7 @@ def process_pending() -> None:
     except HyperFusionError as exc:
         ss["upload_error"] = f"{name}: {exc}"
     except Exception as exc:  # never a traceback
-        LOG.exception("preprocessing %s failed", name)
+        LOG.exception("preprocessing an upload failed")  # no file name in logs
         ss["upload_error"] = (
             f"{name} could not be preprocessed ({type(exc).__name__}); a NIfTI, a "
             "DICOM zip or .dcm files of one 3D T1 series are accepted"

@@ -33,7 +33,7 @@ def record_key(record: Mapping[str, object]) -> RecordKey:
     return tuple(sorted(validate_ehr(record, require=False).items()))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=cached.CACHE_TTL_S, show_spinner=False)
 def _sweep(
     image_key: str | None,
     key: RecordKey,
@@ -47,7 +47,7 @@ def _sweep(
     return df, (time.perf_counter() - start) * 1000
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=cached.CACHE_TTL_S, show_spinner=False)
 def _norms(key: RecordKey, field_name: str, values: tuple, _engine: Any) -> np.ndarray:
     return _engine.channel_norms_sweep(dict(key), field_name, list(values))
 
@@ -68,7 +68,7 @@ def hyper_layer_name() -> str:
     return str(next(iter(model.hyper_modules())))
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=cached.CACHE_TTL_S, show_spinner=False)
 def _figure(
     image_key: str | None,
     key: RecordKey,
@@ -83,7 +83,7 @@ def _figure(
     return whatif.scrub_figure(df, norms, field, current, layer=hyper_layer_name())
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=cached.CACHE_TTL_S, show_spinner=False)
 def _sweep_figure(
     image_key: str | None, key: RecordKey, field_name: str, values: tuple, _image: Any
 ) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import streamlit as st
 
 from hyperfusion.data.examples import list_examples
-from hyperfusion.explain.gradcam import CAM_LABELS
 from hyperfusion.tasks import TASKS, Task, get_task
 from hyperfusion.ui import outputs, state
 
@@ -120,40 +119,3 @@ def map_controls(key: str, threshold: float = 0.2) -> tuple[float, float]:
         help="Map values at or below this (absolute value for differences) are hidden.",
     )
     return opacity, cut
-
-
-def map_method_controls(prefix: str) -> tuple[str, bool]:
-    """The map method (Grad-CAM or HiResCAM) and the signed toggle, with the measured
-    localisation of each beside them; returns ``(method, signed)``."""
-    from hyperfusion.modelcard import measured
-
-    m1, m2 = st.columns([2, 3], vertical_alignment="bottom")
-    method = m1.segmented_control(
-        "Map",
-        list(CAM_LABELS),
-        format_func=CAM_LABELS.get,
-        default="gradcam",
-        required=True,
-        key=f"{prefix}_method",
-        help="Grad-CAM weighs each feature channel by its gradient averaged over "
-        "the whole crop (the paper's map). HiResCAM multiplies gradient and feature "
-        "voxel by voxel, so it keeps where each feature counted.",
-    )
-    signed = m2.toggle(
-        "Signed map: also show evidence against (blue)",
-        key=f"{prefix}_signed",
-        help="The plain map keeps only regions that raised the output. The signed "
-        "map also shows, in blue, regions whose features lowered it, e.g. healthy "
-        "hippocampal tissue counting against AD.",
-    )
-    metrics = measured.load_metrics()
-    ratios = {m: measured.gradcam_localisation(metrics, m) for m in CAM_LABELS}
-    if None not in ratios.values():
-        st.caption(
-            "Measured on the SYNTHETIC test split (HyperFusion-AD): the share of the "
-            "map's mass inside the true disease region is "
-            f"{ratios['gradcam']:.1f}× chance for Grad-CAM and "
-            f"{ratios['hirescam']:.1f}× for HiResCAM. The model does use that region "
-            "(docs/EXPERIMENTS.md); Grad-CAM's averaging hides it."
-        )
-    return method, signed

@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from hyperfusion.explain.methods import get_method
+from hyperfusion.explain.settings import default_method
+from hyperfusion.models.checkpoint import WEIGHTS_DIR
 from hyperfusion.viz import charts, slices
 from tests.app.conftest import (
     assert_clean,
@@ -71,7 +74,10 @@ def test_with_the_overlay_on_the_viewer_moves_into_the_editors_fragment(app, sen
     assert_clean(app)
     record = fragment_of(sent, "number_input", AGE)
     assert fragment_of(sent, "button_group", "Volume") == record
-    assert fragment_of(sent, "checkbox", "Grad-CAM overlay") == record
+    # The overlay is the default (most faithful) method, not plain Grad-CAM.
+    default = get_method(default_method(WEIGHTS_DIR)).label
+    assert default != get_method("gradcam").label
+    assert fragment_of(sent, "checkbox", f"{default} overlay") == record
     app.toggle(key="patient_cam").set_value(False).run()
     assert_clean(app)
     assert fragment_of(sent, "button_group", "Volume") == ""

@@ -94,3 +94,18 @@ def test_a_1mm_nifti_upload_becomes_the_subject_and_keeps_the_ehr():
     assert at.session_state["ehr"]["AGE"] == 66
     assert at.selectbox(key="subject_pick").value == at.session_state["subject"]
     assert probabilities(at)
+
+
+def test_the_gap_is_shown_against_the_measured_reference(app):
+    """Beside the brain-age gap: what evaluation measured for each diagnosis on the
+    AD cohort (metrics.json's transfer block), labelled synthetic."""
+    from hyperfusion.modelcard import measured
+
+    transfer = measured.load_metrics().transfer
+    captions = " ".join(c.value for c in app.caption)
+    if transfer is None:
+        assert "Typical for" not in captions
+        return
+    for dx, gap in transfer.gap.items():
+        assert f"{dx} {gap.text()}" in captions
+    assert "SYNTHETIC" in captions.split("Typical for", 1)[1]

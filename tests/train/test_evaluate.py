@@ -139,6 +139,34 @@ def test_evaluate_reproduces_the_stored_test_metrics(
         assert stats["mass_ratio"]["n"] == 2
     assert (weights / "healthy_baseline.safetensors").is_file()
     assert "## Explanations" in text and "Chosen on the validation split" in text
+    _check_transfer(report, tiny_ad_cohort)
+
+
+def _check_transfer(report: dict, ad_cohort: Path) -> None:
+    """The brain-age model read on the AD cohort's test split, by diagnosis."""
+    import pandas as pd
+
+    block = report["transfer"]
+    ad_seed0 = report["models"]["ad"]["hyperfusion"]["seeds"]["0"]
+    # Every AD test subject is in exactly one diagnosis group.
+    assert sum(g["n"] for g in block["gap"].values()) == ad_seed0["test"]["n"]
+    assert (
+        block["brain_age_test_mae"]
+        == (report["models"]["brain-age"]["hyperfusion"]["aggregate"]["mae"])
+    )
+    assert block["cn_mae"]["n"] == 1  # one brain-age seed was trained
+    examples = pd.read_csv(Path("assets/examples/examples.csv"))
+    assert set(block["examples"]) == set(examples["PTID"])
+    for ptid, ex in block["examples"].items():
+        row = examples[examples["PTID"] == ptid].iloc[0]
+        assert ex["age"] == row["AGE"] and ex["dx"] == row["DX"]
+        # Rounded to 6 decimals each: the gap is the difference within 2e-6.
+        assert ex["gap"] == pytest.approx(ex["brain_age"] - ex["age"], abs=2e-6)
+    targets = [c["target"] for c in report["acceptance"]]
+    assert (
+        any("CN < MCI < AD" in t for t in targets if "gap" in t)
+        or len(block["gap"]) < 3
+    )
 
 
 def test_evaluate_refuses_a_cohort_the_weights_were_not_trained_on(
@@ -247,6 +275,44 @@ def test_localisation_counts_the_mass_inside_the_true_region():
 def _seed(seed: int, balanced_accuracy: float, bins=None) -> SeedResult:
     test = Scores({"balanced_accuracy": balanced_accuracy}, 3)
     return SeedResult(seed, test, None, True, 10, 60.0, reliability=bins)
+
+
+def _transfer(ratio: float, gaps: tuple[float, float, float], example_gap: float):
+    from hyperfusion.evaluate.records import Stat
+    from hyperfusion.evaluate.transfer_records import Example, Gap, Transfer
+
+    return Transfer(
+        model="hyperfusion",
+        subjects="test",
+        cn_mae=Stat(5.0 * ratio, 0.1, 3),
+        brain_age_test_mae=Stat(5.0, 0.1, 3),
+        gap={
+            dx: Gap(g, 4.0, 10) for dx, g in zip(("CN", "MCI", "AD"), gaps, strict=True)
+        },
+        examples={
+            "SYN_1": Example("CN", 70.0, 70.0 + example_gap, example_gap),
+            "SYN_2": Example("AD", 70.0, 90.0, 20.0),  # only CN examples count
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("ratio", "gaps", "example_gap", "passed"),
+    [
+        (1.2, (-1.0, 1.0, 4.0), -9.0, (True, True, True)),
+        (1.3, (-1.0, 1.0, 4.0), -9.0, (False, True, True)),
+        (1.2, (-1.0, 1.0, 1.5), 9.0, (True, False, True)),  # AD only 2.5 above CN
+        (1.2, (-1.0, 5.0, 4.0), 9.0, (True, False, True)),  # MCI above AD
+        (1.2, (-1.0, 1.0, 4.0), 10.5, (True, True, False)),  # beyond 2 x MAE 5
+    ],
+)
+def test_transfer_checks_apply_the_acceptance_rules(ratio, gaps, example_gap, passed):
+    from hyperfusion.evaluate.transfer import transfer_checks
+
+    checks = transfer_checks(_transfer(ratio, gaps, example_gap))
+    assert tuple(c.passed for c in checks) == passed
+    assert checks[0].value == pytest.approx(ratio, abs=1e-3)
+    assert checks[1].value == pytest.approx(gaps[2] - gaps[0], abs=1e-2)
 
 
 def test_aggregate_and_acceptance():
