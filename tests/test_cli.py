@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import nibabel as nib
@@ -17,41 +14,14 @@ import pytest
 from hyperfusion.cli import main
 from hyperfusion.data.templates import load_template
 
+from .cli_process import run_cli
 from .conftest import REPO_ROOT
 from .tolerances import reduction_atol, rounding_atol
 
-# Runs the CLI and records the process's own peak resident memory (VmHWM: it starts
-# afresh at exec, unlike ru_maxrss, which keeps the forking pytest process's peak).
-_PEAK_WRAPPER = """
-import os, runpy, sys
-sys.argv = ["hyperfusion", *sys.argv[1:]]
-try:
-    runpy.run_module("hyperfusion", run_name="__main__")
-finally:
-    with open("/proc/self/status") as status:
-        peak = next(line for line in status if line.startswith("VmHWM"))
-    with open(os.environ["HF_PEAK_FILE"], "w") as out:
-        out.write(peak.split()[1])
-"""
-
 
 def _run(*args: str, tmp_path: Path) -> tuple[int, str, str, float]:
-    """Run the CLI in a fresh process: exit code, stdout, stderr, peak MiB.
-
-    ``timeout`` only guards against a hang; how long a run takes is for
-    ``python -m hyperfusion.bench``, not for a test.
-    """
-    peak_file = tmp_path / "peak_kib"
-    proc = subprocess.run(
-        [sys.executable, "-c", _PEAK_WRAPPER, *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HF_PEAK_FILE": str(peak_file)},
-        timeout=120,
-    )
-    peak_mib = int(peak_file.read_text()) / 1024
-    return proc.returncode, proc.stdout, proc.stderr, peak_mib
+    """Run the CLI in a fresh process: exit code, stdout, stderr, peak MiB."""
+    return run_cli(*args, peak_file=tmp_path / "peak_kib", cwd=REPO_ROOT)
 
 
 def _hostile_files(folder: Path) -> dict[str, Path]:

@@ -6,14 +6,12 @@ outside a temporary folder that is gone afterwards (nor the map of a refusal).""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from hyperfusion.cli import main
+from tests.cli_process import run_cli
 from tests.conftest import REPO_ROOT
 from tests.hostile.conftest import Sandbox, assert_one_line
 from tests.hostile.corpus import BY_NAME, EHR_CASES, Case, EHRCase, params
@@ -114,39 +112,14 @@ def test_a_folder_as_ehr_file_is_one_line(
 # A fresh process for each: exit status, stderr, and its own peak memory (VmHWM
 # starts afresh at exec) --------------------------------------------------------
 
-_PEAK_WRAPPER = """
-import os, runpy, sys
-sys.argv = ["hyperfusion", *sys.argv[1:]]
-try:
-    runpy.run_module("hyperfusion", run_name="__main__")
-finally:
-    with open("/proc/self/status") as status:
-        peak = next(line for line in status if line.startswith("VmHWM"))
-    with open(os.environ["HF_PEAK_FILE"], "w") as out:
-        out.write(peak.split()[1])
-"""
-
 
 def _run(*args: str, root: Path) -> tuple[int, str, str, float]:
     """The CLI in a fresh process (its temporary folders under ``root/tmp``):
-    exit code, stdout, stderr, peak MiB. ``timeout`` only guards a hang."""
-    peak_file = root / "peak_kib"
-    proc = subprocess.run(
-        [sys.executable, "-c", _PEAK_WRAPPER, *args],
-        cwd=root / "cwd",
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "HF_PEAK_FILE": str(peak_file),
-            "TMPDIR": str(root / "tmp"),
-            "PYTHONPATH": str(REPO_ROOT),
-        },
-        timeout=300,
+    exit code, stdout, stderr, peak MiB."""
+    env = {"TMPDIR": str(root / "tmp"), "PYTHONPATH": str(REPO_ROOT)}
+    return run_cli(
+        *args, peak_file=root / "peak_kib", cwd=root / "cwd", env=env, timeout=300
     )
-    peak_mib = int(peak_file.read_text()) / 1024
-    peak_file.unlink()
-    return proc.returncode, proc.stdout, proc.stderr, peak_mib
 
 
 @pytest.mark.slow
