@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from hyperfusion.explain.weights import (
     channel_norm_sweep,
     hyper_layer_views,
 )
+from hyperfusion.lru import LRUStore
 from hyperfusion.models.checkpoint import WEIGHTS_DIR, Checkpoint, load_checkpoints
 from hyperfusion.models.device import autocast_for, describe_device, resolve_device
 from hyperfusion.models.registry import MODEL_NAMES, get_spec
@@ -119,8 +119,7 @@ class Engine:
         self.weights_dir = Path(weights_dir)
         self._lock = threading.RLock()
         self._checkpoints: dict[tuple[str, str], list[Checkpoint]] = {}
-        self._features: OrderedDict[tuple[str, str, str], list[tuple[Tensor, ...]]]
-        self._features = OrderedDict()
+        self._features = LRUStore(_FEATURE_CACHE_SIZE)
         self._explainer = Explainer(self.weights_dir)
 
     # Models -----------------------------------------------------------------------
@@ -192,7 +191,8 @@ class Engine:
     def _image_features(
         self, image: PreparedImage | None, task: Task, name: str
     ) -> list[tuple[Tensor, ...]]:
-        """Per-seed ``encode_image`` outputs, cached per image (LRU)."""
+        """Per-seed ``encode_image`` outputs, cached per image (:class:`LRUStore`:
+        bounded, and dropped an hour after last use)."""
         if not get_spec(task.name, name).uses_image:
             return [() for _ in self.checkpoints(task, name)]
         if image is None:
@@ -201,15 +201,13 @@ class Engine:
             )
         key = (image.key, task.name, name)
         with self._lock:
-            if key in self._features:
-                self._features.move_to_end(key)
-                return self._features[key]
-            x = self._image_tensor(image, task)
-            with torch.no_grad(), autocast_for(self.device):
-                feats = [c.model.encode_image(x) for c in self.checkpoints(task, name)]
-            self._features[key] = feats
-            while len(self._features) > _FEATURE_CACHE_SIZE:
-                self._features.popitem(last=False)
+            feats = self._features.get(key)
+            if feats is None:
+                x = self._image_tensor(image, task)
+                with torch.no_grad(), autocast_for(self.device):
+                    models = self.checkpoints(task, name)
+                    feats = [c.model.encode_image(x) for c in models]
+                self._features.put(key, feats)
             return feats
 
     def _tabular_tensor(

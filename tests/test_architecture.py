@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "errors": 1,
     "config": 1,
     "metrics": 1,
+    "lru": 1,
     "data": 2,
     "tasks": 2,
     "synth": 2,

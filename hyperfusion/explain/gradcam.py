@@ -4,10 +4,11 @@ Grad-CAM (Selvaraju et al. 2017) weighs each channel of a layer by the gradient 
 output averaged over space. HiResCAM (Draelos & Carin 2020) multiplies gradient and
 activation voxel by voxel before summing the channels; for networks like these it is
 faithful to what the output depends on. On the synthetic cohort the difference is
-large: HyperFusion-AD relies on the medial temporal lobe (replacing it by a healthy
-average drops P(AD) from 0.85 to 0.04), yet Grad-CAM puts only chance of its mass
-there while HiResCAM puts 2-4x (docs/EXPERIMENTS.md). Averaging the gradient over
-space loses the sign of *where* tissue counts for or against a class.
+large: HyperFusion-AD relies on the medial temporal lobe, yet Grad-CAM puts about
+chance of its mass there while HiResCAM puts several times chance (the measured
+figures: ``weights/metrics.json`` -> ``explanations``, written by ``evaluate``).
+Averaging the gradient over space loses the sign of *where* tissue counts for or
+against a class.
 
 How a layer's kernel was made does not matter to either: the hook sits on a module of
 the network and sees activations and gradients whether the weights were learned or

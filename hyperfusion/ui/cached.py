@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,9 @@ import streamlit as st
 from hyperfusion.data.ehr_parsing import validate_ehr
 from hyperfusion.data.ehr_schema import EHRRecord, feature_field
 from hyperfusion.data.examples import example_image_bytes
+from hyperfusion.lru import CACHE_TTL_S, LRUStore
 from hyperfusion.tasks import Task, task_of_target
 from hyperfusion.ui import state
-
-# Every cache of what a session computed (maps, figures, prepared images) drops an
-# entry an hour after it was made (Streamlit's caches) or last used (LRUStore), and
-# keeps a bounded number: docs/PRIVACY.md. The engine and the shipped examples stay.
-CACHE_TTL_S = 3600
 
 
 @st.cache_resource(show_spinner="Loading the models…")
@@ -238,55 +233,6 @@ def default_map_method() -> str:
     from hyperfusion.explain.settings import default_method
 
     return default_method(get_engine().weights_dir)
-
-
-class LRUStore:
-    """Values shared by every session, locked: at most ``size`` (the least
-    recently used goes first), each dropped once unused for ``ttl_s`` seconds
-    (checked whenever the store is used). The explanation maps here, the
-    prepared uploads in :mod:`~hyperfusion.ui.scan_upload`."""
-
-    def __init__(
-        self, size: int, ttl_s: float = CACHE_TTL_S, clock: Any = time.monotonic
-    ) -> None:
-        import threading
-        from collections import OrderedDict
-
-        self.size, self.ttl_s, self._clock = size, ttl_s, clock
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
-
-    def __len__(self) -> int:
-        with self._lock:
-            self._expire()
-            return len(self._items)
-
-    def _expire(self) -> None:
-        """Drop what was last used over ``ttl_s`` ago (the oldest come first)."""
-        cutoff = self._clock() - self.ttl_s
-        while self._items and next(iter(self._items.values()))[0] <= cutoff:
-            self._items.popitem(last=False)
-
-    def get(self, key: tuple) -> Any:
-        """The value kept for ``key`` (now the most recently used), else None."""
-        with self._lock:
-            self._expire()
-            found = self._items.get(key)
-            if found is None:
-                return None
-            self._items[key] = (self._clock(), found[1])
-            self._items.move_to_end(key)
-            return found[1]
-
-    def put(self, key: tuple, value: Any) -> None:
-        """Keep ``value`` for ``key``, dropping the least recently used over
-        ``size``."""
-        with self._lock:
-            self._items[key] = (self._clock(), value)
-            self._items.move_to_end(key)
-            self._expire()
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
 
 
 @st.cache_resource

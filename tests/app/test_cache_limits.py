@@ -1,5 +1,5 @@
 """Bounded memory: every cache of what sessions compute keeps a bounded number of
-entries, each for a bounded time (``hyperfusion.ui.cached.CACHE_TTL_S``), so that
+entries, each for a bounded time (``hyperfusion.lru.CACHE_TTL_S``), so that
 30 sessions, or a day of them, cannot grow the server without end."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hyperfusion.lru import CACHE_TTL_S
 from hyperfusion.ui import cached, scan_upload
 from tests.conftest import REPO_ROOT
 
@@ -20,44 +21,12 @@ PERMANENT = {
 }
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_the_store_keeps_the_most_recently_used_up_to_its_size() -> None:
-    store = cached.LRUStore(2, ttl_s=60, clock=Clock())
-    store.put(("a",), 1)
-    store.put(("b",), 2)
-    assert store.get(("a",)) == 1  # now "b" is the least recently used
-    store.put(("c",), 3)
-    assert (store.get(("a",)), store.get(("b",)), store.get(("c",))) == (1, None, 3)
-    assert len(store) == 2
-
-
-def test_the_store_drops_what_was_not_used_for_its_ttl() -> None:
-    clock = Clock()
-    store = cached.LRUStore(8, ttl_s=60, clock=clock)
-    store.put(("old",), "x")
-    store.put(("used",), "y")
-    clock.now += 40
-    assert store.get(("used",)) == "y"  # used again: its hour starts anew
-    clock.now += 30  # "old" unused for 70 s, "used" for 30 s
-    assert store.get(("old",)) is None
-    assert store.get(("used",)) == "y"
-    clock.now += 61
-    assert len(store) == 0
-
-
 def test_the_shared_stores_are_bounded_in_size_and_time() -> None:
     scan_upload._store.clear()
     cached._map_store.clear()
     uploads, maps = scan_upload._store(), cached._map_store()
-    assert (uploads.size, uploads.ttl_s) == (scan_upload.STORE_SIZE, cached.CACHE_TTL_S)
-    assert maps.ttl_s == cached.CACHE_TTL_S and 0 < maps.size <= 128
+    assert (uploads.size, uploads.ttl_s) == (scan_upload.STORE_SIZE, CACHE_TTL_S)
+    assert maps.ttl_s == CACHE_TTL_S and 0 < maps.size <= 128
 
 
 def _cache_decorators(path: Path) -> list[tuple[str, bool, dict[str, ast.expr]]]:

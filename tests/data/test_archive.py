@@ -5,7 +5,6 @@ files or bytes than allowed; otherwise extracted flat, under numbered names."""
 from __future__ import annotations
 
 import io
-import stat
 import zipfile
 from pathlib import Path
 
@@ -16,18 +15,12 @@ from hyperfusion.config import SCAN_LIMITS, ScanLimits
 from hyperfusion.data.archive import extract_zip
 from hyperfusion.data.scan_input import read_scan
 from hyperfusion.errors import InvalidScanError
+from tests.hostile.archives import zip_of
 
 
 def _zip(members: dict[str, bytes], links: tuple[str, ...] = ()) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-        for name in links:
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            archive.writestr(info, "/etc/passwd")
-    return buffer.getvalue()
+    """Stored, not deflated: the size limits below count the bytes as written."""
+    return zip_of(members, links, compression=zipfile.ZIP_STORED)
 
 
 HOSTILE = {

@@ -36,10 +36,14 @@ DROPPED = tuple(range(24, 30))  # the slices a "missing slices" series lacks
 JPEG_XL = "1.2.840.10008.1.2.4.110"  # JPEG XL lossless, unknown to both converters
 
 
-def zip_of(members: dict[str, bytes], links: tuple[str, ...] = ()) -> bytes:
+def zip_of(
+    members: dict[str, bytes],
+    links: tuple[str, ...] = (),
+    compression: int = zipfile.ZIP_DEFLATED,
+) -> bytes:
     """A zip of ``members`` (name -> bytes), plus symbolic links named ``links``."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
         for name in links:
