@@ -116,10 +116,6 @@ class Margin:
         )
 
 
-def _gradcam(cams: CamSummary) -> LocalisationStats | None:
-    return cams.localisation
-
-
 def _hirescam(cams: CamSummary) -> LocalisationStats | None:
     return cams.localisation_hirescam.get(cams.hirescam_layer)
 
@@ -145,15 +141,11 @@ ACCEPTANCE: tuple[Margin, ...] = (
     ),
 )
 # (target, its ratio: map mass inside the true region in multiples of chance,
-# the localisation it reads). Grad-CAM is kept as the documented failure.
+# the localisation it reads). Grad-CAM has no target: it is the documented failure
+# (about chance), reported beside the faithful maps, not checked.
 LOCALISATION_TARGETS: tuple[
     tuple[str, float, Callable[[CamSummary], LocalisationStats | None]], ...
 ] = (
-    (
-        "Grad-CAM (the documented failure) mass inside the true region >= 2x chance",
-        2.0,
-        _gradcam,
-    ),
     (
         "HiResCAM (the default map) mass inside the true region >= 3x chance",
         3.0,
