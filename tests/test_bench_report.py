@@ -78,3 +78,16 @@ def test_update_rewrites_only_between_the_markers(tmp_path):
     (tmp_path / "bare.md").write_text("no markers\n")
     with pytest.raises(MarkerError):
         update_readme(RUN, "b.json", tmp_path / "bare.md")
+
+
+def test_the_readmes_block_is_the_shipped_benchmark_runs() -> None:
+    """README.md's performance block is what docs/bench-cpu.json gives, so a figure
+    there cannot be edited by hand or outlive a new run."""
+    import json
+
+    from hyperfusion.bench_report import README_FILE
+
+    source = "docs/bench-cpu.json"
+    report = json.loads((README_FILE.parent / source).read_text())
+    readme = README_FILE.read_text()
+    assert PERFORMANCE.block_of(readme) == performance_block(report, source)
