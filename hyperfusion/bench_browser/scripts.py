@@ -219,26 +219,30 @@ SESSION_ERRORS = """() => [
   ...Array.from(document.querySelectorAll('[data-testid="stAlertContentError"]'),
     (e) => 'error box: ' + e.innerText.slice(0, 200)),
 ]"""
-# What the Patient page shows: the drawn bars and the brain-age metric.
-_SHOWN = """
-  const shown = () => {
-    let probs = null;
-    for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-      for (const t of gd._fullData || []) {
-        if (t.type === 'bar' && Array.from(t.x || []).join() === 'CN,MCI,AD') {
-          probs = Array.from(t.y, Number);
-        }
-      }
-    }
-    let age = null;
-    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
-      const label = m.querySelector('[data-testid="stMetricLabel"]');
-      if (label && label.innerText.trim() === 'Brain age') {
-        age = parseFloat(m.querySelector('[data-testid="stMetricValue"]').innerText);
-      }
-    }
-    return {probs, age};
+# The Patient page's drawn CN / MCI / AD bars (``hyperfusion.viz.html_bars``): the
+# values their element carries, in class order; null when none is drawn.
+_DRAWN_PROBABILITIES = """
+  const drawnProbabilities = () => {
+    const bars = document.querySelector('.hf-probabilities[data-probabilities]');
+    if (!bars || bars.dataset.classes !== 'CN,MCI,AD') return null;
+    return bars.dataset.probabilities.split(',').map(Number);
   };
+"""
+PROBABILITIES = f"() => {{ {_DRAWN_PROBABILITIES} return drawnProbabilities(); }}"
+# What the Patient page shows: the drawn bars and the brain-age metric.
+_SHOWN = f"""
+  {_DRAWN_PROBABILITIES}
+  const shown = () => {{
+    const probs = drawnProbabilities();
+    let age = null;
+    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {{
+      const label = m.querySelector('[data-testid="stMetricLabel"]');
+      if (label && label.innerText.trim() === 'Brain age') {{
+        age = parseFloat(m.querySelector('[data-testid="stMetricValue"]').innerText);
+      }}
+    }}
+    return {{probs, age}};
+  }};
 """
 SHOWN = f"() => {{ {_SHOWN} return shown(); }}"
 MATCHES = f"""(want) => {{

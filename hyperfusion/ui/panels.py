@@ -76,7 +76,8 @@ def gap_reference() -> str | None:
 
 def prediction_summary(prediction: Any) -> None:
     """Brain age, its gap to the entered age, and the class probability chart."""
-    from hyperfusion.viz.charts import probability_bars, spread_label
+    from hyperfusion.viz.charts import spread_label
+    from hyperfusion.viz.html_bars import probability_bars_html
 
     n_ba = prediction.n_seeds.get(BRAIN_AGE.name, 1)
     sd = prediction.brain_age_sd
@@ -106,9 +107,10 @@ def prediction_summary(prediction: Any) -> None:
         delta_arrow="off",
     )
     n_ad = prediction.n_seeds.get(AD.name, 1)
-    chart(
-        probability_bars(prediction.probabilities, prediction.probabilities_sd, n_ad),
-        key="probabilities",
+    st.html(
+        probability_bars_html(
+            prediction.probabilities, prediction.probabilities_sd, n_ad
+        )
     )
     st.caption(spread_label(n_ad))
     device_badge(prediction)

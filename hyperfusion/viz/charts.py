@@ -1,17 +1,16 @@
-"""Bar and line charts: class probabilities, EHR attributions, embeddings, sweeps."""
+"""Bar and line charts: EHR attributions, embeddings, sweeps (the class
+probabilities are light HTML bars: :mod:`hyperfusion.viz.html_bars`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from hyperfusion.config import AD_CLASSES
 from hyperfusion.viz import (
     BRAIN_AGE_COLOR,
-    CLASS_COLORS,
     DECREASE_COLOR,
     INCREASE_COLOR,
     NORM_SCALE,
@@ -19,7 +18,6 @@ from hyperfusion.viz import (
     base_layout,
 )
 
-PROBABILITY_TITLE = f"Diagnosis probability ({' / '.join(AD_CLASSES)})"
 # Short forms of the units attributions come in, for bar labels.
 SHORT_UNITS: dict[str, str] = {"percentage points": "pp", "years": "y"}
 
@@ -48,66 +46,6 @@ def signed(value: float, decimals: int = 2) -> str:
     if rounded == 0:
         return f"{0.0:.{decimals}f}"
     return f"{rounded:+.{decimals}f}"
-
-
-def probability_bars(
-    probabilities: Mapping[str, float],
-    spread: Mapping[str, float],
-    n_seeds: int,
-    height: int = 300,
-) -> go.Figure:
-    """CN / MCI / AD probabilities with the ensemble's spread as error bars.
-
-    The title says what is shown (:data:`PROBABILITY_TITLE`); what the spread means
-    is in the hover text (and :func:`spread_label` gives it for a caption).
-
-    Args:
-        probabilities: class -> mean probability over the ensemble.
-        spread: class -> standard deviation over the ensemble.
-        n_seeds: ensemble size (1: no error bars).
-    """
-    classes = list(probabilities)
-    values = [float(probabilities[c]) for c in classes]
-    errors = [float(spread.get(c, 0.0)) for c in classes]
-    if n_seeds > 1:
-        hover = f"%{{x}}: %{{y:.1%}} ± %{{customdata:.1%}} (SD of {n_seeds} seeds)"
-    else:
-        hover = "%{x}: %{y:.1%}<br>a single model: no spread to show"
-    bar = go.Bar(
-        x=classes,
-        y=values,
-        marker_color=[CLASS_COLORS.get(c, BRAIN_AGE_COLOR) for c in classes],
-        error_y={
-            "type": "data",
-            "array": errors,
-            "visible": n_seeds > 1,
-            "color": "#1c2b36",
-            "thickness": 1.5,
-            "width": 8,
-        },
-        customdata=errors,
-        hovertemplate=f"{hover}<extra></extra>",
-    )
-    labels = [  # above the error bar, not through it
-        {
-            "x": cls, "y": value + (error if n_seeds > 1 else 0.0),
-            "text": f"{value:.0%}", "showarrow": False, "yanchor": "bottom",
-            "yshift": 2,
-        }
-        for cls, value, error in zip(classes, values, errors, strict=True)
-    ]  # fmt: skip
-    layout = {
-        **base_layout(height, PROBABILITY_TITLE),
-        "annotations": labels,
-        "yaxis": {
-            "title": {"text": "Probability"},
-            "range": [0, 1.08],
-            "tickformat": ".0%",
-            "gridcolor": "#e5e9ec",
-        },
-        "xaxis": {"title": {"text": "Diagnosis"}},
-    }
-    return go.Figure(data=[bar], layout=layout)  # one validation pass: fast
 
 
 def attribution_bars(

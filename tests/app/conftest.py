@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -40,12 +41,16 @@ def plotly_array(value: object) -> np.ndarray:
 
 
 def probabilities(at: AppTest) -> list[float]:
-    """The CN / MCI / AD bars of the Patient page."""
-    for fig in figures(at):
-        trace = fig["data"][0]
-        if trace.get("type") == "bar" and trace.get("x") == ["CN", "MCI", "AD"]:
-            return [float(v) for v in trace["y"]]
-    raise AssertionError("no probability chart on the page")
+    """The CN / MCI / AD bars of the Patient page, as drawn (their element's
+    ``data-probabilities``, in ``data-classes`` order)."""
+    for el in at.get("html"):
+        body = el.proto.body
+        if 'class="hf-probabilities"' in body:
+            classes = re.search(r'data-classes="([^"]*)"', body).group(1)
+            assert classes.split(",") == ["CN", "MCI", "AD"], classes
+            values = re.search(r'data-probabilities="([^"]*)"', body).group(1)
+            return [float(v) for v in values.split(",")]
+    raise AssertionError("no probability bars on the page")
 
 
 def metric(at: AppTest, label: str) -> str:

@@ -15,7 +15,7 @@ import pytest
 from hyperfusion.explain.methods import get_method
 from hyperfusion.explain.settings import default_method
 from hyperfusion.models.checkpoint import WEIGHTS_DIR
-from hyperfusion.viz import charts, slices
+from hyperfusion.viz import html_bars, slices
 from tests.app.conftest import (
     assert_clean,
     fragment_of,
@@ -42,7 +42,9 @@ def built(monkeypatch: pytest.MonkeyPatch) -> Counter:
         slices, "orthogonal_slices", counting("slices", slices.orthogonal_slices)
     )
     monkeypatch.setattr(
-        charts, "probability_bars", counting("bars", charts.probability_bars)
+        html_bars,
+        "probability_bars_html",
+        counting("bars", html_bars.probability_bars_html),
     )
     return calls
 
@@ -66,7 +68,7 @@ def test_the_editor_and_everything_it_drives_share_one_fragment(app, sent):
     assert fragment_of(sent, "button_group", "Volume") == ""
     viewer = fragment_of(sent, "slider", "Axial plane: z (mm)")
     assert viewer and viewer != record  # the viewer is a fragment of its own
-    assert fragment_of(sent, "plotly_chart") == record  # the probability bars
+    assert fragment_of(sent, "html", '<div class="hf-probabilities"', "body") == record
 
 
 def test_with_the_overlay_on_the_viewer_moves_into_the_editors_fragment(app, sent):

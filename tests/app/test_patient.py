@@ -9,14 +9,13 @@ import pytest
 from nilearn.datasets import load_mni152_template
 from streamlit.testing.v1 import AppTest
 
-from hyperfusion.viz.charts import PROBABILITY_TITLE
+from hyperfusion.viz.html_bars import PROBABILITY_TITLE
 from tests.app.conftest import (
     APP,
     EXPLAIN,
     PATIENT,
     TIMEOUT,
     assert_clean,
-    figures,
     metric,
     number_input,
     probabilities,
@@ -32,8 +31,10 @@ def test_the_default_subject_renders_without_errors(app):
     assert metric(app, "Brain age").endswith(" y")
     probs = probabilities(app)
     assert len(probs) == 3 and sum(probs) == pytest.approx(1.0, abs=PROB_SUM_ATOL)
-    chart = next(f for f in figures(app) if f["data"][0].get("x") == CLASSES)
-    assert chart["layout"]["title"]["text"] == PROBABILITY_TITLE  # not a note
+    bars = next(
+        el.proto.body for el in app.get("html") if "data-probabilities" in el.proto.body
+    )
+    assert PROBABILITY_TITLE in bars  # a title that says what is shown
     boxes = [*app.success, *app.warning]
     assert any("Quality check" in box.value for box in boxes)
     assert app.session_state["last_latency_ms"] > 0

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from hyperfusion.bench_browser import scripts
 from tests.browser.conftest import (
     FIRST_PAINT_MS,
     errors,
@@ -37,18 +38,8 @@ EXPECTED_ERRORS = {("Model card", "Not a medical device.")}
 AGE = "Age (years)"
 UPLOAD_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
 
-# The CN / MCI / AD bars of the Patient page, read from plotly's drawn data.
-_PROBABILITIES = """() => {
-  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-    for (const trace of gd._fullData || []) {
-      const x = Array.from(trace.x || []);
-      if (trace.type === 'bar' && x.join() === 'CN,MCI,AD') {
-        return Array.from(trace.y).map(Number);
-      }
-    }
-  }
-  return null;
-}"""
+_PROBABILITIES = scripts.PROBABILITIES  # the drawn bars
+
 
 # Text a widget shows, including the values of its inputs.
 _SHOWN_TEXT = """(el) => [el.innerText,

@@ -12,6 +12,7 @@ from typing import Any
 import nibabel as nib
 import pytest
 
+from hyperfusion.bench_browser import scripts
 from tests.browser.conftest import errors, exceptions, rerun, wait_rendered
 from tests.data.scans import (
     IDENTIFIER_STRINGS,
@@ -27,16 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 UPLOAD_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
 SCAN_MS = 400_000  # deepbet and the registration on a shared 2-core CPU
 STEPS = ("DICOM series to NIfTI", "Brain extraction", "Affine registration to MNI152")
-_PROBABILITIES = """() => {
-  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-    for (const trace of gd._fullData || []) {
-      if (trace.type === 'bar' && Array.from(trace.x || []).join() === 'CN,MCI,AD') {
-        return Array.from(trace.y).map(Number);
-      }
-    }
-  }
-  return null;
-}"""
+_PROBABILITIES = scripts.PROBABILITIES  # the drawn bars
 
 
 @pytest.fixture(scope="module")

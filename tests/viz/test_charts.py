@@ -8,50 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hyperfusion.viz import CLASS_COLORS, DECREASE_COLOR, INCREASE_COLOR
+from hyperfusion.viz import DECREASE_COLOR, INCREASE_COLOR
 from hyperfusion.viz.charts import (
-    PROBABILITY_TITLE,
     attribution_bars,
     channel_norm_map,
     embedding_bars,
-    probability_bars,
     signed,
     spread_label,
 )
 
-PROBS = {"CN": 0.2, "MCI": 0.5, "AD": 0.3}
-SD = {"CN": 0.01, "MCI": 0.04, "AD": 0.02}
 
-
-def test_probability_bars_use_the_class_colours_and_the_ensemble_spread():
-    fig = probability_bars(PROBS, SD, n_seeds=3)
-    bar = fig.data[0]
-    assert list(bar.x) == ["CN", "MCI", "AD"]
-    assert list(bar.y) == [0.2, 0.5, 0.3]
-    assert list(bar.marker.color) == [CLASS_COLORS[c] for c in ("CN", "MCI", "AD")]
-    assert bar.error_y.visible and list(bar.error_y.array) == [0.01, 0.04, 0.02]
-    assert list(bar.customdata) == [0.01, 0.04, 0.02]  # the spread in the hover
-    assert "± %{customdata:.1%} (SD of 3 seeds)" in bar.hovertemplate
-    # The labels sit on top of the error bars, not across them.
-    assert [a.text for a in fig.layout.annotations] == ["20%", "50%", "30%"]
-    tops = [a.y for a in fig.layout.annotations]
-    assert tops == pytest.approx([0.21, 0.54, 0.32])  # value + SD
-    assert fig.layout.yaxis.title.text == "Probability"
-    assert fig.layout.yaxis.range[0] == 0 and fig.layout.yaxis.range[1] >= 1
-
-
-def test_the_probability_title_says_what_is_shown_not_the_spread_note():
-    # Regression: the chart was titled "single untrained model: no spread to show".
-    for n in (1, 3):
-        fig = probability_bars(PROBS, SD, n_seeds=n)
-        assert fig.layout.title.text == PROBABILITY_TITLE
-        assert "spread" not in fig.layout.title.text
-
-
-def test_a_single_model_shows_no_error_bars_and_says_so():
-    fig = probability_bars(PROBS, {c: 0.0 for c in PROBS}, n_seeds=1)
-    assert fig.data[0].error_y.visible is False
-    assert "no spread to show" in fig.data[0].hovertemplate
+def test_the_spread_label_says_what_the_bars_mean():
     assert "no spread to show" in spread_label(1)
     assert "untrained" not in spread_label(1)  # one seed may well be trained
     assert spread_label(5) == "Error bars: ±1 SD over 5 training seeds."
