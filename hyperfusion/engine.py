@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from hyperfusion.config import Grid
-from hyperfusion.data.ehr_parsing import validate_ehr
+from hyperfusion.data.ehr_parsing import canonical_field, parse_value, validate_ehr
 from hyperfusion.data.ehr_schema import FIELD_BY_NAME, INPUT_FIELDS, EHRRecord
 from hyperfusion.data.nifti_io import load_mri
 from hyperfusion.data.preprocess import PreprocessResult
@@ -287,13 +287,11 @@ class Engine:
     def _variants(
         self, record: Mapping[str, object], field_name: str, values: Sequence[object]
     ) -> tuple[EHRRecord, list[EHRRecord]]:
-        """The validated record and one validated copy per value of one field."""
+        """The validated record and one copy per value of one field: the record is
+        validated once, then each value on its own (the rest cannot change)."""
         base = validate_ehr(record, require=False)
-        if field_name not in FIELD_BY_NAME:
-            validate_ehr({field_name: None}, require=False)  # raises with a hint
-        return base, [
-            validate_ehr({**base, field_name: v}, require=False) for v in values
-        ]
+        name = canonical_field(field_name)  # an unknown field raises with a hint
+        return base, [{**base, name: parse_value(name, v)} for v in values]
 
     def sweep(
         self,
