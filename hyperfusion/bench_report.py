@@ -89,7 +89,9 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target("8 sessions: edit → screen, p95", ("load8_edit_p95_ms",), 1000),
     Target("8 sessions: errors", ("load8_errors_count",), 0, unit=""),
-    Target("8 sessions: cross-session results", ("load8_cross_session_count",), 0, ""),
+    Target(
+        "8 sessions: cross-session results", ("load8_cross_session_count",), 0, unit=""
+    ),
     Target("30 sessions: errors", ("load30_errors_count",), 0, unit=""),
     Target(
         "30 sessions: server memory",

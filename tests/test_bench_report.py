@@ -91,3 +91,13 @@ def test_the_readmes_block_is_the_shipped_benchmark_runs() -> None:
     report = json.loads((README_FILE.parent / source).read_text())
     readme = README_FILE.read_text()
     assert PERFORMANCE.block_of(readme) == performance_block(report, source)
+
+
+def test_counts_are_unitless_upper_limits() -> None:
+    """Errors and cross-session results are counts that must stay at most their
+    limit (a target read as 'at least 0 ms' once let any count pass)."""
+    counts = [t for t in TARGETS if all(f.endswith("_count") for f in t.figures)]
+    assert len(counts) >= 3
+    for target in counts:
+        assert target.at_most and target.unit == "", target.label
+        assert not target.met(target.limit + 1)
