@@ -162,12 +162,7 @@ def update_readme(report: Mapping[str, Any], source: str, readme: Path) -> bool:
     Raises:
         MarkerError: the README lacks the block's marker lines.
     """
-    old = Path(readme).read_bytes().decode("utf-8")
-    new = PERFORMANCE.replace_block(old, performance_block(report, source))
-    if new == old:
-        return False
-    Path(readme).write_bytes(new.encode("utf-8"))
-    return True
+    return PERFORMANCE.rewrite(readme, performance_block(report, source))
 
 
 __all__ = [

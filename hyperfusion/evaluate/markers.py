@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from hyperfusion.errors import MarkerError
 
@@ -53,6 +54,20 @@ class Markers:
         lines = text.splitlines(keepends=True)
         begin, end = self.span(lines)
         return "".join(lines[: begin + 1]) + block + "".join(lines[end:])
+
+    def rewrite(self, path: Path, block: str) -> bool:
+        """Put ``block`` between the marker lines of the file at ``path``, every
+        other byte unchanged; True when the file changed.
+
+        Raises:
+            MarkerError: the file lacks the marker lines.
+        """
+        old = Path(path).read_bytes().decode("utf-8")
+        new = self.replace_block(old, block)
+        if new == old:
+            return False
+        Path(path).write_bytes(new.encode("utf-8"))
+        return True
 
 
 MEASURED = Markers(

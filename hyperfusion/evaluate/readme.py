@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from hyperfusion.evaluate.explanation_records import Explanations, MethodQuality
-from hyperfusion.evaluate.markers import BEGIN, END, block_of, replace_block
+from hyperfusion.evaluate.markers import BEGIN, END, MEASURED, block_of, replace_block
 from hyperfusion.evaluate.report import fmt_stat, in_order, table_title
 from hyperfusion.evaluate.schema import Metrics, ModelResult, read_metrics
 from hyperfusion.evaluate.summary import FUSED, ranking, single_modalities
@@ -426,13 +426,7 @@ def update_readme(path: Path, held_out: Metrics, unseen: Metrics | None) -> bool
     Raises:
         MarkerError: the README lacks its marker lines.
     """
-    path = Path(path)
-    old = path.read_bytes().decode("utf-8")
-    new = replace_block(old, measured_block(held_out, unseen))
-    if new == old:
-        return False
-    path.write_bytes(new.encode("utf-8"))
-    return True
+    return MEASURED.rewrite(path, measured_block(held_out, unseen))
 
 
 def regenerate_readme(

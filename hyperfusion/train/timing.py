@@ -101,12 +101,7 @@ def update_readme(report: Mapping[str, Any], source: str, readme: Path) -> bool:
     Raises:
         MarkerError: the README lacks the block's marker lines.
     """
-    old = Path(readme).read_bytes().decode("utf-8")
-    new = TRAINING_TIME.replace_block(old, training_time_block(report, source))
-    if new == old:
-        return False
-    Path(readme).write_bytes(new.encode("utf-8"))
-    return True
+    return TRAINING_TIME.rewrite(readme, training_time_block(report, source))
 
 
 def read_cards(weights: Path) -> list[dict[str, Any]]:
