@@ -40,6 +40,7 @@ from hyperfusion import export
 from hyperfusion.cli import main
 from hyperfusion.data.templates import load_template
 from tests.app.conftest import APP, PATIENT, assert_clean, probabilities
+from tests.data.scans import new_dataset, set_pixels
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -117,18 +118,9 @@ def marked_nifti() -> nib.Nifti1Image:
 
 
 def _slice(pixels: np.ndarray, k: int, first_lps: np.ndarray, uids: tuple) -> Any:
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+    from pydicom.uid import MRImageStorage
 
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = MRImageStorage
-    meta.MediaStorageSOPInstanceUID = uid = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    for key, value in {**DICOM_TEXT, **DICOM_DATES}.items():
-        setattr(ds, key, value)
-    ds.SOPClassUID, ds.SOPInstanceUID = MRImageStorage, uid
+    ds = new_dataset(MRImageStorage, {**DICOM_TEXT, **DICOM_DATES})
     ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = uids
     ds.Modality, ds.Manufacturer, ds.PatientPosition = "MR", "HyperFusion test", "HFS"
     ds.SeriesNumber, ds.InstanceNumber = 3, k + 1
@@ -137,11 +129,7 @@ def _slice(pixels: np.ndarray, k: int, first_lps: np.ndarray, uids: tuple) -> An
     ds.ImagePositionPatient = [f"{v:g}" for v in first_lps + [0.0, 0.0, 2.0 * k]]
     ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
     ds.PixelSpacing, ds.SliceThickness, ds.SpacingBetweenSlices = ["2", "2"], "2", "2"
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
-    ds.PixelRepresentation = 1
-    ds.PixelData = np.ascontiguousarray(pixels, dtype="<i2").tobytes()
+    set_pixels(ds, pixels)
     return ds
 
 

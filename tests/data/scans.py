@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -173,21 +175,38 @@ def _ds(value: float) -> str:
     return "0" if text == "-0" else text
 
 
-def _slice_dataset(acq: Acquisition, k: int, pixels: np.ndarray, common: dict):
+def new_dataset(sop_class: str, fields: Mapping[str, object]) -> Any:
+    """A pydicom dataset of ``sop_class`` with its file meta (explicit VR little
+    endian), a fresh SOP instance UID, and ``fields`` set."""
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
     uid = generate_uid()
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = MRImageStorage
+    meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = uid
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()
     ds.file_meta = meta
-    for key, value in {**IDENTIFIERS, **common}.items():
+    for key, value in fields.items():
         setattr(ds, key, value)
-    ds.SOPClassUID = MRImageStorage
-    ds.SOPInstanceUID = uid
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, uid
+    return ds
+
+
+def set_pixels(ds: Any, pixels: np.ndarray) -> None:
+    """One 16-bit signed monochrome frame as the dataset's pixel data."""
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
+    ds.PixelRepresentation = 1
+    ds.PixelData = np.ascontiguousarray(pixels, dtype="<i2").tobytes()
+
+
+def _slice_dataset(acq: Acquisition, k: int, pixels: np.ndarray, common: dict):
+    from pydicom.uid import MRImageStorage
+
+    ds = new_dataset(MRImageStorage, {**IDENTIFIERS, **common})
     ds.InstanceNumber = k + 1
     position = acq.origin + k * acq.spacing[0] * acq.normal
     ds.ImagePositionPatient = [_ds(v) for v in position]
@@ -195,12 +214,7 @@ def _slice_dataset(acq: Acquisition, k: int, pixels: np.ndarray, common: dict):
     ds.PixelSpacing = [_ds(acq.spacing[1]), _ds(acq.spacing[2])]
     ds.SliceThickness = _ds(acq.spacing[0])
     ds.SpacingBetweenSlices = _ds(acq.spacing[0])
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
-    ds.PixelRepresentation = 1
-    ds.PixelData = np.ascontiguousarray(pixels, dtype="<i2").tobytes()
+    set_pixels(ds, pixels)
     return ds
 
 

@@ -162,21 +162,13 @@ def dicom_compressed() -> bytes:
 
 def dicom_report() -> bytes:
     """A Basic Text SR (a radiology report: no pixels) as one ``.dcm`` file."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.dataset import Dataset
+    from pydicom.uid import generate_uid
 
-    from tests.data.scans import IDENTIFIERS
+    from tests.data.scans import IDENTIFIERS, new_dataset
 
-    sop_class = "1.2.840.10008.5.1.4.1.1.88.11"  # Basic Text SR Storage
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = uid = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    for key, value in IDENTIFIERS.items():
-        setattr(ds, key, value)
-    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = sop_class, uid, "SR"
+    ds = new_dataset("1.2.840.10008.5.1.4.1.1.88.11", IDENTIFIERS)  # Basic Text SR
+    ds.Modality = "SR"
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.SeriesNumber, ds.InstanceNumber = 9, 1
     ds.ValueType, ds.CompletionFlag, ds.VerificationFlag = "CONTAINER", "COMPLETE", ""
