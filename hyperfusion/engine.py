@@ -309,15 +309,26 @@ class Engine:
             their ``*_sd``, ``brain_age`` and ``brain_age_sd``.
         """
         _, records = self._variants(record, field_name, values)
+        df = self._class_sweep(image, records, values, ad_model)
+        ages = self._brain_ages(image, records, brain_age_model)
+        if ages is not None:
+            df["brain_age"] = ages.mean(0)
+            df["brain_age_sd"] = ages.std(0)
+        return df
+
+    def _class_sweep(
+        self,
+        image: PreparedImage | None,
+        records: Sequence[EHRRecord],
+        values: Sequence[object],
+        ad_model: str,
+    ) -> pd.DataFrame:
+        """``value`` and the ensemble's class probabilities (means and ``*_sd``)."""
         probs = self._outputs(image, records, AD, ad_model)
         df = pd.DataFrame({"value": list(values)})
         for i, cls in enumerate(AD.classes):
             df[cls] = probs[:, :, i].mean(0)
             df[f"{cls}_sd"] = probs[:, :, i].std(0)
-        ages = self._brain_ages(image, records, brain_age_model)
-        if ages is not None:
-            df["brain_age"] = ages.mean(0)
-            df["brain_age_sd"] = ages.std(0)
         return df
 
     def smallest_flip(
@@ -347,7 +358,9 @@ class Engine:
             )
         if not candidates:
             return None
-        df = self.sweep(image, base, field_name, candidates, ad_model=ad_model)
+        # The diagnosis alone decides a flip: no brain ages for the candidates.
+        _, records = self._variants(base, field_name, candidates)
+        df = self._class_sweep(image, records, candidates, ad_model)
         labels = df[list(AD.classes)].idxmax(axis=1)
         flips = df[labels != current].assign(to=labels[labels != current])
         if flips.empty:
