@@ -213,13 +213,11 @@ class TrunkCache:
             for f, g in zip(feats, grads, strict=True)
             if f.requires_grad
         ]
+        # J^T g as the gradient of the scalar sum(f * g): the same product, but
+        # autograd's grad_outputs argument imports sympy on first use (~350 ms).
         with torch.enable_grad():
-            grad = torch.autograd.grad(
-                [f for f, _ in pairs],
-                act,
-                grad_outputs=[g for _, g in pairs],
-                retain_graph=True,
-            )[0]
+            surrogate = torch.stack([(f * g).sum() for f, g in pairs]).sum()
+            grad = torch.autograd.grad(surrogate, act, retain_graph=True)[0]
         return act.detach(), grad.detach()
 
 
