@@ -86,21 +86,6 @@ def _content_key(img: nib.Nifti1Image) -> str:
     return digest.hexdigest()
 
 
-def _fuse_per_record(
-    model: torch.nn.Module, features: tuple[Tensor, ...], tabular: Tensor
-) -> Tensor:
-    """``fuse`` for K tabular rows on one image's cached features ``(V, ...)``.
-
-    Each record is paired with all V views of the image (the AD model's two
-    hemispheres); the outputs of a record's views are averaged: ``(K, C)``.
-    """
-    k = tabular.shape[0]
-    n_views = features[0].shape[0] if features else 1
-    repeated = tuple(f.repeat(k, *([1] * (f.dim() - 1))) for f in features)
-    out = model.fuse(repeated, tabular.repeat_interleave(n_views, dim=0))
-    return out.view(k, n_views, -1).mean(dim=1)
-
-
 class Engine:
     """Load, lock, predict, sweep and explain.
 
@@ -168,15 +153,16 @@ class Engine:
 
     # Images -----------------------------------------------------------------------
 
-    def prepare(self, source: ImageSource) -> PreparedImage:
-        """Load, check and resample an MRI (or a ``preprocess_scan`` result) once."""
+    def prepare(self, source: ImageSource, qc: QCReport | None = None) -> PreparedImage:
+        """Load, check and resample an MRI (or a ``preprocess_scan`` result) once;
+        ``qc``: this very file's report, already computed (a bundled example's)."""
         pre = source if isinstance(source, PreprocessResult) else None
         img = load_mri(source if pre is None else pre.image)
         grids = {name: self.grid(task) for name, task in TASKS.items()}
         return PreparedImage(
             key=_content_key(img),
             source=img,
-            qc=quality_check(img),
+            qc=quality_check(img) if qc is None else qc,
             views={
                 name: task.image_input(img, grids[name]) for name, task in TASKS.items()
             },
@@ -234,7 +220,7 @@ class Engine:
             for ckpt, feats in zip(self.checkpoints(task, name), features, strict=True):
                 tab = self._tabular_tensor(ckpt, task, records)
                 with torch.no_grad(), autocast_for(self.device):
-                    out = _fuse_per_record(ckpt.model, feats, tab).float()
+                    out = ckpt.model.fuse_records(feats, tab).float()
                 results.append(task.read_output(out).cpu().numpy())
         return np.stack(results)
 
@@ -446,7 +432,7 @@ class Engine:
                 tab, base = self._tabular_tensor(ckpt, task, [rec, ref])
 
                 def forward(t: Tensor, ckpt=ckpt, feats=feats) -> Tensor:
-                    out = _fuse_per_record(ckpt.model, feats, t)
+                    out = ckpt.model.fuse_records(feats, t)
                     return task.read_output(out)[:, index]
 
                 attr = integrated_gradients(forward, tab, base, steps)

@@ -1,7 +1,9 @@
 """Write the bundled example subjects in ``assets/examples/`` (the app's defaults).
 
 Six SYNTHETIC subjects from a cohort seed never used for training (seed 7): CN, MCI
-and AD, both sexes, a spread of ages. Rerun: ``python scripts/make_examples.py``.
+and AD, both sexes, a spread of ages, and their quality checks (``qc.json``, see
+:mod:`hyperfusion.data.example_qc`). Rerun: ``python scripts/make_examples.py``;
+``--qc`` rewrites only the quality checks.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from hyperfusion.data.example_qc import write_qc  # noqa: E402
+from hyperfusion.data.examples import list_examples  # noqa: E402
 from hyperfusion.synth import generate_cohort  # noqa: E402
 
 SEED = 7
@@ -46,8 +50,13 @@ def main() -> None:
         for r in chosen.itertuples()
     ]
     chosen.to_csv(out / "examples.csv", index=False)
+    list_examples.cache_clear()
     print(chosen[["PTID", "DX", "PTGENDER", "AGE", "description"]].to_string())
+    print(f"quality checks: {write_qc(out)}")
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--qc"]:
+        print(f"quality checks: {write_qc()}")
+    else:
+        main()

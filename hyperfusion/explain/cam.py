@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 
 import torch
-from captum.attr import LayerAttribution
 from torch import Tensor, nn
 
 from hyperfusion.explain.gradcam import cam_layer
@@ -150,6 +149,8 @@ def activations_and_gradients(
 
 def upsample(maps: Tensor, shape: Sequence[int]) -> Tensor:
     """``(B, *spatial)`` maps trilinearly to ``shape`` (the image's), detached."""
+    from captum.attr import LayerAttribution  # captum takes ~0.45 s to import
+
     up = LayerAttribution.interpolate(
         maps.unsqueeze(1), tuple(shape), interpolate_mode="trilinear"
     )

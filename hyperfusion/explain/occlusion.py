@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from captum.attr import FeatureAblation
 from torch import Tensor
 
 from hyperfusion.config import Grid
@@ -69,6 +68,8 @@ def occlusion(
     Returns:
         The map ``(V, X, Y, Z)`` and the labels ``(V, X, Y, Z)`` (``-1``: no brain).
     """
+    from captum.attr import FeatureAblation  # captum takes ~0.45 s to import
+
     maps, labels = [], []
     for v in range(views.shape[0]):
         lab = view_labels(views[v].cpu().numpy(), baseline[v].cpu().numpy(), parts)

@@ -193,7 +193,7 @@ def test_the_app_says_the_temporary_folder_cannot_be_written(no_temp: Path) -> N
 def test_a_model_that_raises_is_one_line_and_the_other_pages_keep_working(
     fresh_caches: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import hyperfusion.engine
+    from hyperfusion.models.nets.base import FusionNet
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     number_input(at, AGE).set_value(66).run()
@@ -203,7 +203,7 @@ def test_a_model_that_raises_is_one_line_and_the_other_pages_keep_working(
         raise RuntimeError("simulated fault inside the model")
 
     with monkeypatch.context() as patch:
-        patch.setattr(hyperfusion.engine, "_fuse_per_record", raising)
+        patch.setattr(FusionNet, "fuse_records", raising)
         at.run()
         (message,) = _errors(at)
         _one_line_naming(message, "RuntimeError")

@@ -61,6 +61,16 @@ class FusionNet(nn.Module, ABC):
     def forward(self, image: Tensor, tabular: Tensor) -> Tensor:
         return self.fuse(self.encode_image(image), tabular)
 
+    def fuse_records(self, features: tuple[Tensor, ...], tabular: Tensor) -> Tensor:
+        """:meth:`fuse` for K tabular rows ``(K, F)`` on one image's cached
+        features ``(V, ...)``: each row meets all V views of the image (the AD
+        model's two hemispheres) and its views' outputs are averaged: ``(K, C)``."""
+        k = tabular.shape[0]
+        n_views = features[0].shape[0] if features else 1
+        repeated = tuple(f.repeat(k, *([1] * (f.dim() - 1))) for f in features)
+        out = self.fuse(repeated, tabular.repeat_interleave(n_views, dim=0))
+        return out.view(k, n_views, -1).mean(dim=1)
+
     def hyper_modules(self) -> dict[str, HyperLayer]:
         """The hypernetwork-generated layers, in module order; empty for other nets.
 
