@@ -22,95 +22,89 @@ def _widget_key(name: str, suffix: str = "") -> str:
 
 
 def _write_field(name: str) -> None:
-    """on_change: copy one widget's value into the EHR dict, validating it."""
+    """on_change: copy one widget's value into the EHR dict, validating it (an
+    emptied box is an unknown value)."""
     ss = st.session_state
-    unknown = ss.get(_widget_key(name, "_unknown"), False)
-    value = None if unknown else ss.get(_widget_key(name))
     try:
-        ss["ehr"] = validate_ehr({**ss["ehr"], name: value}, require=False)
+        ss["ehr"] = validate_ehr(
+            {**ss["ehr"], name: ss.get(_widget_key(name))}, require=False
+        )
         ss.pop("ehr_error", None)
     except HyperFusionError as exc:
         ss["ehr_error"] = str(exc)
 
 
 def ehr_editor(columns: int = 2, show_context: bool = True) -> EHRRecord:
-    """Edit every EHR field (unit, range, help, an 'unknown' toggle); returns the
-    record. Values live in ``session_state['ehr']``, never only in widgets."""
+    """Edit every EHR field (unit, range, help; an optional field's box left empty
+    is unknown); returns the record. Values live in ``session_state['ehr']``,
+    never only in widgets.
+
+    One widget per field: an edit reruns the editor with its fragment, and each
+    widget costs the browser time to resend and redraw (an 'unknown' checkbox
+    per field made 18 widgets of 10)."""
     state.init_state()
     record = st.session_state["ehr"]
     fields = [f for f in FIELDS if show_context or f.role == "input"]
     cols = st.columns(columns)
     for i, field in enumerate(fields):
         with cols[i % columns]:
-            _field_widget(field, record.get(field.name))
+            _value_widget(
+                field,
+                record.get(field.name),
+                key=_widget_key(field.name),
+                on_change=_write_field,
+                allow_unknown=not field.required,
+            )
     if "ehr_error" in st.session_state:
         st.error(st.session_state["ehr_error"])
     return state.current_ehr()
 
 
-def _field_widget(field: Any, value: Any) -> None:
-    unknown = value is None
-    _value_widget(
-        field,
-        value,
-        key=_widget_key(field.name),
-        on_change=_write_field,
-        disabled=unknown and not field.required,
-    )
-    if not field.required:
-        st.checkbox(
-            "Unknown",
-            value=unknown,
-            key=_widget_key(field.name, "_unknown"),
-            on_change=_write_field,
-            args=(field.name,),
-            help=f"{field.label} was not measured: the model imputes it and sees "
-            "a missing-value flag.",
-        )
+UNKNOWN_PLACEHOLDER = "unknown"
 
 
 def _value_widget(
-    field: Any, value: Any, key: str, on_change: Any, disabled: bool = False
+    field: Any, value: Any, key: str, on_change: Any, allow_unknown: bool = False
 ) -> None:
     """One field's value widget (selectbox or number input with unit and help);
-    ``on_change(field.name)`` runs when the user edits it."""
+    ``on_change(field.name)`` runs when the user edits it. ``allow_unknown``: a
+    number box may be emptied, which means not measured."""
     shown_unit = field.unit and field.unit.lower() not in field.label.lower()
     unit = f" ({field.unit})" if shown_unit else ""
     context = " — context only, not a model input" if field.role == "context" else ""
-    help_text = f"{field.description} Accepted: {field.accepted}.{context}"
-    common = {
-        "key": key,
-        "on_change": on_change,
-        "args": (field.name,),
-        "help": help_text,
-        "disabled": disabled,
-    }
+    empty = (
+        " Leave empty if it was not measured: the model imputes it and sees a "
+        "missing-value flag."
+    ) * allow_unknown
+    help_text = f"{field.description} Accepted: {field.accepted}.{context}{empty}"
+    common = {"key": key, "on_change": on_change, "args": (field.name,)}
     label = f"{field.label}{unit}"
     if field.kind == "category":
         options = list(field.choices)
         index = options.index(value) if value in options else 0
-        st.selectbox(label, options, index=index, **common)
+        st.selectbox(label, options, index=index, help=help_text, **common)
         return
-    shown = value if value is not None else (field.low + field.high) / 2
-    if field.integer:
-        st.number_input(
-            label,
-            min_value=int(field.low),
-            max_value=int(field.high),
-            value=int(round(shown)),
-            step=int(field.step or 1),
-            **common,
-        )
-    else:
-        st.number_input(
-            label,
-            min_value=float(field.low),
-            max_value=float(field.high),
-            value=float(shown),
-            step=float(field.step or 0.1),
-            format="%.2f" if (field.step or 1) < 1 else "%.0f",
-            **common,
-        )
+    number = int if field.integer else float
+    if value is None and not allow_unknown:
+        value = (field.low + field.high) / 2
+    shown = None if value is None else number(round(value) if field.integer else value)
+    if allow_unknown:
+        # Streamlit reads an emptied box as the widget's default: the default is
+        # empty, and the box starts at the record's value through its state.
+        if key not in st.session_state:
+            st.session_state[key] = shown
+        shown = None
+    st.number_input(
+        label,
+        min_value=number(field.low),
+        max_value=number(field.high),
+        value=shown,
+        step=number(field.step or 1) if field.integer else float(field.step or 0.1),
+        format=None if field.integer else ("%.2f" if (field.step or 1) < 1 else "%.0f"),
+        placeholder=UNKNOWN_PLACEHOLDER if allow_unknown else None,
+        help=help_text,
+        **common,
+    )
 
 
 def reset_button() -> None:

@@ -23,6 +23,7 @@ from tests.app.conftest import (
 from tests.tolerances import PROB_SUM_ATOL
 
 CLASSES = ["CN", "MCI", "AD"]
+ABETA = "CSF amyloid-β 1-42 (pg/mL)"
 
 
 def test_the_default_subject_renders_without_errors(app):
@@ -47,6 +48,26 @@ def test_an_ehr_edit_changes_the_predictions(app):
     assert app.session_state["ehr"]["AGE"] == 90
     assert probabilities(app) != before
     assert metric(app, "Brain-age gap") != gap_before
+
+
+def test_an_emptied_box_is_an_unknown_field_and_a_number_makes_it_known(app):
+    box = number_input(app, ABETA)
+    measured, before = box.value, probabilities(app)
+    assert measured is not None  # the default subject has CSF amyloid measured
+    box.set_value(None).run()
+    assert_clean(app)
+    assert app.session_state["ehr"]["ABETA"] is None
+    assert number_input(app, ABETA).value is None  # shown empty, not a fake value
+    assert number_input(app, ABETA).placeholder == "unknown"
+    assert probabilities(app) != before  # the model now imputes it
+    number_input(app, ABETA).set_value(measured).run()
+    assert app.session_state["ehr"]["ABETA"] == measured
+    assert probabilities(app) == before  # the same record gives the same output
+
+
+def test_a_required_field_has_no_empty_state(app):
+    box = number_input(app, "Age (years)")
+    assert box.value is not None and not box.placeholder
 
 
 def test_edits_survive_a_visit_to_other_pages(app):

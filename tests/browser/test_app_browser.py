@@ -36,6 +36,7 @@ PATIENT = "Patient"
 # Error boxes that are content, not failures: (page title, start of the text).
 EXPECTED_ERRORS = {("Model card", "Not a medical device.")}
 AGE = "Age (years)"
+ABETA = "CSF amyloid-β 1-42 (pg/mL)"
 UPLOAD_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
 
 _PROBABILITIES = scripts.PROBABILITIES  # the drawn bars
@@ -161,6 +162,30 @@ def test_ehr_edit_changes_the_prediction(page: Any) -> None:
     assert after[1] != before[1], f"brain-age gap unchanged: {before[1]}"
     assert after[2] != before[2], f"probabilities unchanged: {before[2]}"
     assert f"{new_age} years" in sidebar_caption(page).inner_text()
+    assert_clean(page, PATIENT)
+
+
+def _unknown_count(page: Any) -> int:
+    found = re.search(r"(\d+) fields unknown", sidebar_caption(page).inner_text())
+    assert found, sidebar_caption(page).inner_text()
+    return int(found.group(1))
+
+
+def test_emptying_a_box_makes_the_field_unknown(page: Any) -> None:
+    """Clearing an optional field's box and pressing Enter makes it unknown: the
+    box stays empty (its placeholder says "unknown"), the sidebar counts one more
+    unknown field, the probabilities change, and the link says so."""
+    box = page.get_by_label(ABETA, exact=True)
+    assert box.input_value() != ""  # the default subject has it measured
+    before, unknown = prediction(page), _unknown_count(page)
+    box.fill("")
+    with rerun(page):
+        box.press("Enter")
+    after = changed_prediction(page, before)
+    assert after[2] != before[2], "probabilities unchanged"
+    assert box.input_value() == "" and box.get_attribute("placeholder") == "unknown"
+    assert _unknown_count(page) == unknown + 1
+    assert "ABETA=unknown" in page.url
     assert_clean(page, PATIENT)
 
 
