@@ -13,6 +13,8 @@ from typing import Literal
 
 EHRValue = float | str | None
 EHRRecord = dict[str, EHRValue]
+# How an unknown value reads: in a link, in a table, in an emptied box.
+UNKNOWN = "unknown"
 
 
 def _fmt(value: float | None) -> str:
@@ -167,6 +169,7 @@ def feature_field(feature: str) -> str:
 
 
 __all__ = [
+    "UNKNOWN",
     "AD_FEATURES",
     "BRAIN_AGE_FEATURES",
     "FIELDS",

@@ -12,7 +12,13 @@ from typing import Any
 import streamlit as st
 
 from hyperfusion.data.ehr_parsing import validate_ehr
-from hyperfusion.data.ehr_schema import FIELD_BY_NAME, FIELDS, INPUT_FIELDS, EHRRecord
+from hyperfusion.data.ehr_schema import (
+    FIELD_BY_NAME,
+    FIELDS,
+    INPUT_FIELDS,
+    UNKNOWN,
+    EHRRecord,
+)
 from hyperfusion.errors import HyperFusionError
 from hyperfusion.ui import state
 
@@ -60,9 +66,6 @@ def ehr_editor(columns: int = 2, show_context: bool = True) -> EHRRecord:
     return state.current_ehr()
 
 
-UNKNOWN_PLACEHOLDER = "unknown"
-
-
 def _value_widget(
     field: Any, value: Any, key: str, on_change: Any, allow_unknown: bool = False
 ) -> None:
@@ -101,7 +104,7 @@ def _value_widget(
         value=shown,
         step=number(field.step or 1) if field.integer else float(field.step or 0.1),
         format=None if field.integer else ("%.2f" if (field.step or 1) < 1 else "%.0f"),
-        placeholder=UNKNOWN_PLACEHOLDER if allow_unknown else None,
+        placeholder=UNKNOWN if allow_unknown else None,
         help=help_text,
         **common,
     )

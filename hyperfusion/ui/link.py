@@ -19,13 +19,18 @@ from functools import lru_cache
 import streamlit as st
 
 from hyperfusion.data.ehr_parsing import canonical_field, parse_value
-from hyperfusion.data.ehr_schema import FIELD_BY_NAME, FIELDS, EHRRecord, EHRValue
+from hyperfusion.data.ehr_schema import (
+    FIELD_BY_NAME,
+    FIELDS,
+    UNKNOWN,
+    EHRRecord,
+    EHRValue,
+)
 from hyperfusion.data.examples import example_record, list_examples
 from hyperfusion.errors import HyperFusionError
 from hyperfusion.ui import state
 
 SUBJECT = "subject"
-UNKNOWN = "unknown"
 MANAGED = frozenset({SUBJECT, *FIELD_BY_NAME})
 _MAX_SHOWN = 3  # problems named in the warning; the rest are counted
 _MAX_RAW = 40  # characters of a bad subject quoted back
