@@ -155,18 +155,29 @@ def load_checkpoint(
             "re-download or retrain it"
         )
     cfg = from_dict(_CONFIG_CLASSES[card["config_class"]], card["config"])
-    model = build_model(card["task"], card["model"], cfg)
+    # Built without memory and without its random initialisation (most of the
+    # time of a load), then given the stored tensors themselves.
+    with torch.device("meta"):
+        model = build_model(card["task"], card["model"], cfg)
     state = {
         k: v.float() if v.is_floating_point() else v
         for k, v in load_file(str(weights_path)).items()
     }
     try:
-        model.load_state_dict(state)
+        model.load_state_dict(state, assign=True)
     except RuntimeError as exc:
         raise WeightsError(
             f"Weights in {weights_path.name} do not fit the {card['model']} network "
             "described by its card"
         ) from exc
+    missing = [
+        n for n, t in (*model.named_parameters(), *model.named_buffers()) if t.is_meta
+    ]
+    if missing:
+        raise WeightsError(
+            f"Weights in {weights_path.name} lack {', '.join(missing[:3])} of the "
+            f"{card['model']} network"
+        )
     model.eval().to(resolve_device(device))
     return Checkpoint(model, card, EHRPreprocessor.from_json(card["preprocessing"]))
 
