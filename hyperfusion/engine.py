@@ -120,13 +120,14 @@ class Engine:
         """The ensemble of ``(task, name)`` (loaded on first use)."""
         task_name = get_task(task).name
         get_spec(task_name, name)
+        key = (task_name, name)
         with self._lock:
-            key = (task_name, name)
-            if key not in self._checkpoints:
-                self._checkpoints[key] = load_checkpoints(
-                    task_name, name, self.device, self.weights_dir
-                )
-            return self._checkpoints[key]
+            found = self._checkpoints.get(key)
+        if found is None:  # read outside the lock: other requests need not wait
+            loaded = load_checkpoints(task_name, name, self.device, self.weights_dir)
+            with self._lock:
+                found = self._checkpoints.setdefault(key, loaded)
+        return found
 
     def is_trained(self, task: str | Task, name: str = "hyperfusion") -> bool:
         """Whether real trained weights (not the placeholder) back this model."""

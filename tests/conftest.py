@@ -20,3 +20,11 @@ def rng() -> np.random.Generator:
 def repo_root() -> Path:
     """The repository root (read from, never written to)."""
     return REPO_ROOT
+
+
+@pytest.fixture(autouse=True)
+def _no_background_warm_up(request: pytest.FixtureRequest, monkeypatch) -> None:
+    """The app's background warm-up (:mod:`hyperfusion.warmup`) is off in tests that
+    count model calls or builder calls exactly; tests marked ``warm_up`` keep it."""
+    if request.node.get_closest_marker("warm_up") is None:
+        monkeypatch.setattr("hyperfusion.warmup.ENABLED", False)

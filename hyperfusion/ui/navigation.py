@@ -54,3 +54,5 @@ def run() -> None:
     with page.run_safely("The shared link"):
         link.sync()
     current.run()
+    with page.run_safely("The warm-up"):
+        page.warm_up_in_background()

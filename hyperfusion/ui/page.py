@@ -91,6 +91,18 @@ def sidebar_summary() -> None:
         st.caption(link.caption(), help=link.PRIVACY_HELP)
 
 
+def warm_up_in_background() -> None:
+    """Once a page is drawn, start computing what the other pages' first visits
+    need for the current image (:mod:`hyperfusion.warmup`; once per image)."""
+    from hyperfusion import warmup
+
+    try:
+        image = cached.current_image()
+    except HyperFusionError:
+        return  # no usable image: the page already says why
+    warmup.start(cached.get_engine(), image, state.current_ehr())
+
+
 @contextlib.contextmanager
 def run_safely(what: str = "This section") -> Iterator[None]:
     """Show user errors as one line and unexpected ones without a traceback; the

@@ -1,0 +1,110 @@
+"""Background warm-up: what a page's first visit would compute, done while the user
+reads the first page.
+
+The Patient page needs only the two HyperFusion ensembles. The first visit of any
+other page used to load and run the rest on the spot: the Fusion strategies page ten
+more ensembles (checkpoints and image features), the Explain page the first map and
+the EHR attribution. Once the Patient page is drawn, :func:`start` runs
+:func:`warm_up` for that image in one daemon thread per (engine, image), at the
+lowest CPU priority (Linux ``nice`` 19 for that thread, so the server's request
+threads and the browser keep the CPU) and through the engine's public methods, each
+holding the engine's lock only for its own short step. What it computes lands in the
+same caches the pages read; a failure is logged and changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from hyperfusion.tasks import AD, BRAIN_AGE, TASK_NAMES
+
+LOG = logging.getLogger(__name__)
+LOWEST_PRIORITY = 19
+ENABLED = True  # the test suite turns it off: its counts of model calls are exact
+_started: set[tuple[int, str]] = set()
+_started_lock = threading.Lock()
+
+
+def steps(engine: Any, image: Any, record: Mapping[str, object]) -> Iterator[str]:
+    """Run the warm-up one step at a time, yielding what each step did."""
+    for task in TASK_NAMES:
+        for name in engine.model_names(task):
+            engine.checkpoints(task, name)
+            yield f"loaded {task}/{name}"
+    for name in engine.model_names(AD):
+        engine.predict(image, record, ad_model=name)
+        yield f"image features of {AD.name}/{name}"
+    for name in engine.model_names(BRAIN_AGE):
+        engine.predict(image, record, brain_age_model=name)
+        yield f"image features of {BRAIN_AGE.name}/{name}"
+    diagnosis = engine.predict(image, record).diagnosis
+    for target in (diagnosis, BRAIN_AGE.targets[0]):
+        engine.explain(image, record, target)
+        yield f"default map of {target}"
+    _plotly_template()
+    yield "plotly's default template"
+    # As after the first models (hyperfusion.ui.cached.get_engine): long-lived
+    # objects out of the garbage collector's full passes (~0.15 s per 400k).
+    gc.freeze()
+    yield "long-lived objects frozen"
+
+
+def _plotly_template() -> None:
+    """plotly builds its default template on the first figure (~0.2 s)."""
+    import plotly.io as pio
+
+    pio.templates[pio.templates.default]  # noqa: B018 (built on first access)
+
+
+def warm_up(engine: Any, image: Any, record: Mapping[str, object]) -> int:
+    """Every step of :func:`steps`; returns how many ran (a failing step ends the
+    warm-up: the pages then compute what is left themselves)."""
+    done = 0
+    try:
+        for what in steps(engine, image, record):
+            LOG.debug("warm-up: %s", what)
+            done += 1
+    except Exception:  # the warm-up must never disturb the app
+        LOG.warning("warm-up stopped after %d steps", done, exc_info=True)
+    return done
+
+
+def _lowest_priority() -> None:
+    """This thread (not the process) at the lowest CPU priority, where the OS has
+    per-thread priorities (Linux); elsewhere it stays as it is."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
+
+
+def start(
+    engine: Any,
+    image: Any,
+    record: Mapping[str, object],
+    run: Callable[[Any, Any, Mapping[str, object]], int] = warm_up,
+) -> threading.Thread | None:
+    """Warm up ``engine`` for ``image`` in a daemon thread, once per (engine,
+    image); ``None`` when that was already started (or warm-ups are off)."""
+    if not ENABLED:
+        return None
+    key = (id(engine), str(image.key))
+    with _started_lock:
+        if key in _started:
+            return None
+        _started.add(key)
+
+    def body() -> None:
+        _lowest_priority()
+        run(engine, image, dict(record))
+
+    thread = threading.Thread(target=body, name="hyperfusion-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+__all__ = ["ENABLED", "LOWEST_PRIORITY", "start", "steps", "warm_up"]
