@@ -1,4 +1,10 @@
-"""Hypernetwork: the weights HyperFusion generated from this patient's EHR."""
+"""Hypernetwork: the weights HyperFusion generated from this patient's EHR.
+
+The weight matrices and the channel-norm sweep are images in light HTML
+(:mod:`hyperfusion.viz.weights`, :mod:`hyperfusion.viz.html_heatmaps`), not plotly
+heatmaps: each plotly chart cost about 100-150 ms of browser time per page render on
+a 2-core CPU. Their values show as colour only (no hover read-out).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,9 @@ import streamlit as st
 from hyperfusion.data.ehr_schema import FIELD_BY_NAME, INPUT_FIELDS
 from hyperfusion.tasks import BRAIN_AGE
 from hyperfusion.ui import cached, page, panels, scrub, state
-from hyperfusion.viz.charts import channel_norm_map, embedding_bars
-from hyperfusion.viz.weights import weight_heatmaps
+from hyperfusion.viz.charts import embedding_bars
+from hyperfusion.viz.html_heatmaps import channel_norm_html
+from hyperfusion.viz.weights import weight_heatmaps_html
 
 page.page_header(
     "Hypernetwork",
@@ -53,8 +60,11 @@ with page.run_safely("The AD hyper layer"):
             "Matrix", list(matrices), default=list(matrices)[0], required=True
         )
         title, matrix = matrices[shown]
-        panels.chart(weight_heatmaps([matrix], [title]), key="ad_weights")
-        st.caption("Rows: output channels; columns: input channels; red > 0 > blue.")
+        st.html(weight_heatmaps_html([matrix], [title]))
+        st.caption(
+            "Rows: output channels; columns: input channels; colour = weight, "
+            "red > 0 > blue (an image: no values on hover)."
+        )
     with right:
         panels.chart(
             embedding_bars(view.embedding, view.reference_embedding), key="emb"
@@ -78,9 +88,7 @@ with page.run_safely("The channel-norm sweep"):
         else np.linspace(f.low, f.high, 41).tolist()
     )
     norms = engine.channel_norms_sweep(ehr, name, values)
-    panels.chart(
-        channel_norm_map(values, norms, f.label, f.unit, ehr.get(name)), key="sweep"
-    )
+    st.html(channel_norm_html(values, norms, f.label, f.unit, ehr.get(name)))
     st.caption(
         f"Each row is one output channel c of `{view.name}`; colour is the length "
         f"‖Wc(t)‖₂ of its generated weights as {f.label} moves over its range with "
@@ -103,9 +111,9 @@ with page.run_safely("The brain-age hyper layers"):
     layers = {v.name: (v, m) for v, m in zip(female, male, strict=True)}
     layer = st.segmented_control("Layer", list(layers), default="fc2", required=True)
     w_f, w_m = (v.weight for v in layers[layer])
-    panels.chart(weight_heatmaps([w_f, w_m], ["Female", "Male"]), key="sex_weights")
+    st.html(weight_heatmaps_html([w_f, w_m], ["Female", "Male"]))
     gap = float(np.abs(w_m - w_f).max())
     if gap == 0:
         st.info("Women and men get identical weights here (the untrained start).")
     else:
-        panels.chart(weight_heatmaps([w_m - w_f], ["Male − Female"]), key="sex_diff")
+        st.html(weight_heatmaps_html([w_m - w_f], ["Male − Female"]))

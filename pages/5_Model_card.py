@@ -1,5 +1,10 @@
 """Model card: the data, the training, the measured quality, the intended use and the
-preprocessing contract of the shipped models."""
+preprocessing contract of the shipped models.
+
+Confusion matrices are HTML tables (``html_heatmaps.confusion_table_html``), not
+plotly heatmaps: a plotly chart costs about 100-150 ms of browser time per page
+render on a 2-core CPU, and the table shows every number a hover would.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from hyperfusion.models.registry import model_label
 from hyperfusion.tasks import AD, BRAIN_AGE, TASK_NAMES, TASKS
 from hyperfusion.ui import cached, maps, page, panels
 from hyperfusion.viz import metrics as charts
+from hyperfusion.viz.html_heatmaps import confusion_table_html
 
 page.page_header(
     "Model card",
@@ -103,8 +109,7 @@ with page.run_safely("The metrics"):
             if found is None:
                 st.info(f"{label}: no confusion matrix recorded yet.")
             else:
-                fig = charts.confusion_figure(found[0], found[1], title=label)
-                panels.chart(fig, key=f"card_cm_{name}")
+                st.html(confusion_table_html(found[0], found[1], title=label))
     curves = measured.reliability_curves(metrics, pick)
     plot, text = st.columns([3, 2], gap="large", vertical_alignment="center")
     if curves:

@@ -1,9 +1,8 @@
-"""Bar and line charts: EHR attributions, embeddings, sweeps (the class
-probabilities are light HTML bars: :mod:`hyperfusion.viz.html_bars`)."""
+"""Bar charts: EHR attributions and embeddings (the class probabilities are light
+HTML bars, :mod:`hyperfusion.viz.html_bars`; the channel-norm sweep is an image,
+:func:`hyperfusion.viz.html_heatmaps.channel_norm_html`)."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,7 +12,6 @@ from hyperfusion.viz import (
     BRAIN_AGE_COLOR,
     DECREASE_COLOR,
     INCREASE_COLOR,
-    NORM_SCALE,
     REFERENCE_COLOR,
     base_layout,
 )
@@ -129,50 +127,4 @@ def embedding_bars(
     )
     fig.update_xaxes(title_text="Embedding dimension k")
     fig.update_yaxes(title_text="eₖ(t)", zeroline=True, gridcolor="#e5e9ec")
-    return fig
-
-
-def channel_norm_map(
-    values: Sequence[float | str],
-    norms: np.ndarray,
-    field_label: str,
-    unit: str = "",
-    current: float | str | None = None,
-    height: int = 380,
-) -> go.Figure:
-    """Per-output-channel norm of W(t) as one field sweeps its range.
-
-    Args:
-        values: the K field values, x axis.
-        norms: ``(K, out)`` norms.
-        current: the patient's value, marked by a vertical line.
-    """
-    norms = np.asarray(norms, dtype=np.float32)
-    if norms.ndim != 2 or norms.shape[0] != len(values):
-        raise ValueError(f"expected ({len(values)}, out) norms, got {norms.shape}")
-    x_title = f"{field_label} ({unit})" if unit else field_label
-    fig = go.Figure(
-        go.Heatmap(
-            z=norms.T,
-            x=list(values),
-            y=np.arange(norms.shape[1]),
-            colorscale=NORM_SCALE,
-            colorbar={"title": {"text": "‖Wc(t)‖₂", "side": "right"}, "thickness": 12},
-            hovertemplate=f"{field_label} %{{x}}<br>channel %{{y}}<br>"
-            "norm %{z:.3f}<extra></extra>",
-        )
-    )
-    if current is not None:
-        fig.add_vline(x=current, line={"color": "white", "width": 2})
-        fig.add_annotation(
-            x=current,
-            y=1.0,
-            yref="paper",
-            text="this patient",
-            showarrow=False,
-            yanchor="bottom",
-        )
-    fig.update_layout(**base_layout(height))
-    fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text="Output channel c")
     return fig

@@ -1,13 +1,16 @@
 """Figures of measured model quality and of several models side by side.
 
-Confusion matrices, reliability (calibration) diagrams, metric bars with their spread
-over training seeds, class proportions, and every model's probabilities for one
-patient. Pure builders: plain data in, ``plotly.graph_objects.Figure`` out.
+Reliability (calibration) diagrams, metric bars with their spread over training
+seeds, class proportions, and every model's probabilities for one patient. Pure
+builders: plain data in, ``plotly.graph_objects.Figure`` out. (Confusion matrices
+are HTML tables, :func:`hyperfusion.viz.html_heatmaps.confusion_table_html`: a
+plotly chart costs about 100-150 ms of browser time per page render on a 2-core CPU,
+and a table loses nothing but the hover.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -20,63 +23,6 @@ from hyperfusion.viz.whatif import MARKER_COLOR
 BAR_COLOR = "#1f6f8b"
 _SERIES_COLORS = ("#1f6f8b", "#e76f51", "#2a9d8f", "#7b5ea7", "#e9c46a", "#264653")
 _LAYOUT = {"font": FONT, "template": "plotly_white"}
-
-
-def confusion_figure(
-    matrix: Sequence[Sequence[float]] | np.ndarray,
-    classes: Sequence[str] = AD_CLASSES,
-    title: str | None = None,
-    height: int = 340,
-) -> go.Figure:
-    """A confusion matrix as a heatmap: counts written in the cells, colour = share
-    of the true class (row-normalised), rows "true", columns "predicted".
-
-    Args:
-        matrix: ``(K, K)`` counts, ``matrix[i][j]`` = subjects of true class ``i``
-            predicted as ``j``.
-        classes: the ``K`` class names, in matrix order.
-        title: optional figure title (e.g. the model's name).
-        height: figure height in pixels.
-    """
-    counts = np.asarray(matrix, dtype=float)
-    if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
-        raise ValueError(f"a square confusion matrix is needed, got {counts.shape}")
-    if counts.shape[0] != len(classes):
-        raise ValueError(f"{len(classes)} class names for a {counts.shape} matrix")
-    totals = counts.sum(axis=1, keepdims=True)
-    share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-    text = [
-        [f"{c:.0f}<br>({s:.0%})" for c, s in zip(crow, srow, strict=True)]
-        for crow, srow in zip(counts, share, strict=True)
-    ]
-    fig = go.Figure(
-        go.Heatmap(
-            z=share,
-            x=list(classes),
-            y=list(classes),
-            text=text,
-            texttemplate="%{text}",
-            textfont={"size": 14},
-            customdata=counts,
-            colorscale="Blues",
-            zmin=0,
-            zmax=1,
-            colorbar={"title": {"text": "share of<br>true class"}, "tickformat": ".0%"},
-            hovertemplate=(
-                "true %{y}, predicted %{x}: %{customdata:.0f} subjects "
-                "(%{z:.0%} of true %{y})<extra></extra>"
-            ),
-        )
-    )
-    fig.update_layout(
-        height=height,
-        title={"text": title} if title else None,
-        margin={"l": 70, "r": 10, "t": 40 if title else 10, "b": 60},
-        xaxis={"title": "predicted", "side": "bottom", "constrain": "domain"},
-        yaxis={"title": "true", "autorange": "reversed", "scaleanchor": "x"},
-        **_LAYOUT,
-    )
-    return fig
 
 
 def reliability_figure(
@@ -280,7 +226,6 @@ def model_probabilities_figure(table: pd.DataFrame, height: int = 380) -> go.Fig
 
 __all__ = [
     "class_proportions_figure",
-    "confusion_figure",
     "metric_bars_figure",
     "model_probabilities_figure",
     "reliability_figure",

@@ -63,6 +63,17 @@ def _lookup(values: np.ndarray, table: np.ndarray, lo: float, hi: float) -> np.n
     return table[np.rint(scaled).astype(np.intp)]
 
 
+def colour_lookup(values: np.ndarray, scale: str, lo: float, hi: float) -> np.ndarray:
+    """Colours of ``values`` on the plotly ``scale`` over ``[lo, hi]`` (clipped), as
+    ``(..., 3)`` uint8 from :func:`colour_table`.
+
+    Example:
+        >>> colour_lookup(np.array([0.0, 1.0]), "Greys", 0.0, 1.0).tolist()
+        [[255, 255, 255], [0, 0, 0]]
+    """
+    return _lookup(np.asarray(values, dtype=float), colour_table(scale), lo, hi)
+
+
 def composite(
     grey: np.ndarray,
     overlay: np.ndarray | None = None,

@@ -14,6 +14,7 @@ from hyperfusion.modelcard import card, measured
 from hyperfusion.models.checkpoint import WEIGHTS_DIR, find_cards
 from hyperfusion.models.registry import MODEL_NAMES
 from tests.app.conftest import APP, TIMEOUT, figures, plotly_array
+from tests.html_tree import parse
 from tests.metrics_example import example_metrics, model_result
 
 MODEL_CARD = "pages/5_Model_card.py"
@@ -108,12 +109,27 @@ def test_recorded_metrics_give_confusion_matrices_and_reliability(tmp_path):
     METRICS.write(path)
     at = run_card(path)
     assert_complete(at)
-    heat = [f for f in figures(at) if f["data"][0]["type"] == "heatmap"]
-    assert len(heat) == 1  # HyperFusion has one; image-only has none recorded
-    layout = heat[0]["layout"]
-    assert layout["xaxis"]["title"]["text"] == "predicted"
-    assert layout["yaxis"]["title"]["text"] == "true"
-    np.testing.assert_array_equal(plotly_array(heat[0]["data"][0]["customdata"]), CM)
+    tables = [
+        found
+        for el in at.get("html")
+        for found in parse(el.proto.body).by_class("hf-confusion")
+    ]
+    assert len(tables) == 1  # HyperFusion has one; image-only has none recorded
+    assert not any(f["data"][0]["type"] == "heatmap" for f in figures(at))
+    (table,) = tables
+    assert "HyperFusion" in table.text(" ")
+    headers = [th.text() for th in table.by_tag("th")]
+    assert "predicted" in headers and "true" in headers
+    shown = [
+        [cell.text("|").split("|") for cell in row.by_class("hf-cell")]
+        for row in table.by_tag("tr")
+        if row.by_class("hf-cell")
+    ]
+    np.testing.assert_array_equal([[int(c) for c, _ in row] for row in shown], CM)
+    for row, counts in zip(shown, CM, strict=True):  # share of the true class
+        assert [s for _, s in row] == [
+            f"({round(100 * c / sum(counts))}%)" for c in counts
+        ]
     curves = [
         f
         for f in figures(at)

@@ -1,4 +1,4 @@
-"""Bar charts and sweep maps: values, colours, axis titles and units."""
+"""Bar charts: values, colours, axis titles and units."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import re
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from hyperfusion.viz import DECREASE_COLOR, INCREASE_COLOR
 from hyperfusion.viz.charts import (
     attribution_bars,
-    channel_norm_map,
     embedding_bars,
     signed,
     spread_label,
@@ -58,15 +56,3 @@ def test_embedding_bars_compare_with_the_reference():
     assert [t.name for t in fig.data] == ["this patient", "reference patient"]
     assert list(fig.data[0].x) == ["e1", "e2"]
     assert fig.layout.xaxis.title.text == "Embedding dimension k"
-
-
-def test_channel_norm_map_puts_values_across_and_channels_up():
-    norms = np.arange(12, dtype=np.float32).reshape(3, 4)
-    fig = channel_norm_map([10.0, 20.0, 30.0], norms, "CSF p-tau181", "pg/mL", 20.0)
-    heat = fig.data[0]
-    assert np.asarray(heat.z).shape == (4, 3)
-    assert fig.layout.xaxis.title.text == "CSF p-tau181 (pg/mL)"
-    assert fig.layout.yaxis.title.text == "Output channel c"
-    assert fig.layout.shapes[0].x0 == 20.0  # this patient's value
-    with pytest.raises(ValueError, match="norms"):
-        channel_norm_map([1.0, 2.0], norms, "Age")

@@ -1,4 +1,4 @@
-"""Figures of measured quality: confusion matrices, reliability, metric bars."""
+"""Figures of measured quality: reliability, metric bars, class proportions."""
 
 from __future__ import annotations
 
@@ -14,42 +14,6 @@ from hyperfusion.modelcard import measured
 from hyperfusion.viz import CLASS_COLORS
 from hyperfusion.viz import metrics as charts
 from tests.metrics_example import example_metrics
-
-MATRIX = [[50, 8, 2], [10, 60, 10], [0, 5, 15]]
-
-
-def test_confusion_matrix_shows_counts_coloured_by_share_of_true_class():
-    fig = charts.confusion_figure(MATRIX, title="HyperFusion")
-    heat = fig.data[0]
-    z = np.asarray(heat.z)
-    np.testing.assert_allclose(z.sum(axis=1), [1, 1, 1])
-    np.testing.assert_allclose(z[0], [50 / 60, 8 / 60, 2 / 60])
-    assert heat.text[1][1] == "60<br>(75%)" and heat.text[2][0] == "0<br>(0%)"
-    np.testing.assert_array_equal(heat.customdata, MATRIX)
-    assert list(heat.x) == list(heat.y) == list(AD_CLASSES)
-    assert (heat.zmin, heat.zmax) == (0, 1)
-
-
-def test_confusion_matrix_axes_read_true_down_and_predicted_across():
-    fig = charts.confusion_figure(MATRIX)
-    assert fig.layout.xaxis.title.text == "predicted"
-    assert fig.layout.yaxis.title.text == "true"
-    assert fig.layout.yaxis.autorange == "reversed"  # CN in the top row
-
-
-def test_confusion_matrix_with_an_empty_class_has_no_nan():
-    fig = charts.confusion_figure([[3, 1, 0], [0, 0, 0], [1, 0, 4]])
-    z = np.asarray(fig.data[0].z, dtype=float)
-    assert np.isfinite(z).all() and z[1].sum() == 0
-
-
-@pytest.mark.parametrize(
-    ("matrix", "classes"),
-    [([[1, 2], [3, 4], [5, 6]], AD_CLASSES), ([[1, 2], [3, 4]], AD_CLASSES)],
-)
-def test_confusion_matrix_refuses_mismatched_shapes(matrix, classes):
-    with pytest.raises(ValueError):
-        charts.confusion_figure(matrix, classes)
 
 
 def test_reliability_diagram_has_the_diagonal_and_one_curve_per_model():
