@@ -48,6 +48,7 @@ LAYERS: dict[str, int] = {
     "bench_report": 5,
     "modelcard": 5,
     "export": 5,
+    "warmup": 5,
     "viz": 4,
     "ui": 6,
 }

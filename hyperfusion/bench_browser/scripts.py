@@ -6,8 +6,8 @@ with ``performance.now()`` and event time stamps, never across the Playwright wi
   ``running`` back to ``notRunning`` (a MutationObserver, no polling);
 - :data:`ARM_SWITCH` / :data:`SWITCH_DONE`: from the click on a navigation link to
   the second animation frame after the new page's content is drawn (another title,
-  which proves the run, the script idle, no spinner or stale element, every image
-  loaded and every plotly chart drawn);
+  which proves the run, the script idle, no spinner, stale element or skeleton,
+  every image loaded and every plotly chart drawn);
 - :data:`SCRUB`: a drag of the scrubbing figure's slider, one pointer move per
   animation frame, counting the frames in which plotly applied a new frame;
 - for the loaded run: :data:`SHOWN` / :data:`MATCHES` (the Patient page's drawn
@@ -25,8 +25,10 @@ NAV_LINKS = (
     '[data-testid="stTopNavLink"], [data-testid="stTopNavDropdownLink"]'
 )
 
-# Everything drawn: the script idle, no spinner, no stale (greyed-out) element,
-# every image loaded and every plotly chart drawn.
+# Everything drawn: the script idle, no spinner, no stale (greyed-out) element, no
+# skeleton (an element whose code is still loading: the first plotly chart of a
+# session shows one while plotly's chunk loads, after the script went idle), every
+# image loaded and every plotly chart drawn.
 _RENDERED = """
   const app = document.querySelector('[data-testid="stApp"]');
   const rendered = () => {
@@ -35,6 +37,9 @@ _RENDERED = """
     }
     if (document.querySelector('[data-testid="stSpinner"]')) return false;
     if (document.querySelector('[data-stale="true"]')) return false;
+    if (document.querySelector('[data-testid="stMain"] [data-testid="stSkeleton"]')) {
+      return false;
+    }
     for (const img of document.querySelectorAll('[data-testid="stMain"] img')) {
       if (!img.complete) return false;
     }
@@ -261,12 +266,20 @@ PENDING = """() => ({
   started: window.__hfTiming ? window.__hfTiming.t0 !== null : null,
   spinners: document.querySelectorAll('[data-testid="stSpinner"]').length,
   stale: document.querySelectorAll('[data-stale="true"]').length,
+  skeletons: document.querySelectorAll(
+    '[data-testid="stMain"] [data-testid="stSkeleton"]').length,
   undrawn: Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
     .filter((c) => !c.querySelector('.main-svg')).length,
 })"""
-# The Explain page's figures as data: every image trace's PNG and every bar's values.
+# The Explain page's figures as data, one line per figure in document order: a
+# slice viewer's PNGs (``hyperfusion.viz.slices``, HTML) and a plotly chart's bar
+# values (the EHR attribution).
 MAP_DATA = """() => Array.from(
-  document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot'),
-  (gd) => (gd.data || []).map((t) => t.type === 'image' ? t.source || ''
-    : t.type === 'bar' ? JSON.stringify(Array.from(t.x || [], Number)) : '')
-    .join('|')).join('\\n')"""
+  document.querySelectorAll(
+    '[data-testid="stMain"] .hf-slices, [data-testid="stMain"] .js-plotly-plot'),
+  (el) => el.classList.contains('hf-slices')
+    ? Array.from(el.querySelectorAll('img'), (img) => img.getAttribute('src') || '')
+      .join('|')
+    : (el.data || []).map((t) => t.type === 'bar'
+      ? JSON.stringify(Array.from(t.x || [], Number)) : '').join('|'))
+  .join('\\n')"""

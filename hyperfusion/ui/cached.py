@@ -1,13 +1,12 @@
 """Everything the pages get from the engine behind Streamlit's caches: the one shared
 engine, the current image and prediction, Grad-CAM maps and EHR attributions, every
-model's prediction, and the slice figures.
+model's prediction, and the slice viewers' HTML.
 
 The engine sits in ``st.cache_resource`` and is never mutated (it locks its model
 calls); maps are cached per (subject, what the model reads of the EHR, target...).
-Slice figures are shared ``st.cache_resource`` entries keyed by the content of
-their arrays, so a rerun whose volume, map and cut did not change rebuilds
-nothing; they are read-only (``st.plotly_chart`` copies a figure before sending
-it).
+Slice viewers are HTML strings in shared ``st.cache_resource`` entries keyed by the
+content of their arrays, so a rerun whose volume, map and cut did not change
+rebuilds nothing (not even the PNG encoding).
 """
 
 from __future__ import annotations
@@ -77,8 +76,12 @@ def current_image() -> Any:
 
 @st.cache_resource(max_entries=16, show_spinner="Checking and resampling the MRI…")
 def _prepare_example(subject: str) -> Any:
-    """A bundled example, read from disk only on a cache miss (not on every run)."""
-    return get_engine().prepare(example_image_bytes(subject))
+    """A bundled example, read from disk only on a cache miss (not on every run),
+    with its shipped quality check when that was computed on this very file."""
+    from hyperfusion.data.example_qc import shipped_qc
+
+    data = example_image_bytes(subject)
+    return get_engine().prepare(data, qc=shipped_qc(subject, data))
 
 
 def current_prediction() -> Any:
@@ -198,7 +201,7 @@ def _slice_figure(
     options: tuple,
     _volume: Any,
     _overlay: Any,
-) -> Any:
+) -> str:
     from hyperfusion.viz import slices
 
     affine = np.asarray(affine_key, dtype=np.float64).reshape(4, 4)
@@ -207,9 +210,10 @@ def _slice_figure(
 
 def slice_figure(
     volume: Any, affine: Any, cut: tuple[int, ...], overlay: Any = None, **options: Any
-) -> Any:
-    """:func:`hyperfusion.viz.slices.orthogonal_slices`, built once per (volume,
-    map, cut, options) content and shared; never mutate the figure returned."""
+) -> str:
+    """The HTML of :func:`hyperfusion.viz.slices.orthogonal_slices`, built once per
+    (volume, map, cut, options) content and shared (``options`` must be hashable,
+    e.g. the box as a tuple of ``(low, high)`` tuples)."""
     affine_key = tuple(float(v) for v in np.asarray(affine, dtype=np.float64).flat)
     return _slice_figure(
         array_key(volume),

@@ -12,7 +12,7 @@ import streamlit as st
 
 from hyperfusion.explain.methods import METHODS
 from hyperfusion.tasks import task_of_target
-from hyperfusion.ui import cached, outputs, panels, state
+from hyperfusion.ui import cached, outputs, state
 
 # The quality table's columns (narrow: it sits beside the map) and their help.
 _TABLE_COLUMNS = {
@@ -149,12 +149,11 @@ def scan_viewer(found: Any, *, key: str, opacity: float, threshold: float) -> No
     each, the model's field of view outlined (solid where the plane cuts it), a
     colour bar in the map's units. ``threshold``: a share of the map's peak."""
     from hyperfusion.viz import slices
-    from hyperfusion.viz.boxes import with_box
 
     grey, affine, overlay, bounds = map_on_scan(found)
     coords = slices.grid_coordinates(affine, grey.shape)
     columns = st.columns(slices.panel_widths(affine, grey.shape), gap="medium")
-    cut, cut_mm = [], []
+    cut = []
     for i, (col, plane) in enumerate(zip(columns, slices.PLANES, strict=True)):
         c, step = coords[i], float(affine[i][i])
         centre = sum(bounds[i]) / 2  # start inside the model's field of view
@@ -169,10 +168,9 @@ def scan_viewer(found: Any, *, key: str, opacity: float, threshold: float) -> No
             key=f"{key}_{plane}_{grey.shape}",
         )
         cut.append(int(round((mm - float(c[0])) / step)))
-        cut_mm.append(mm)
     peak = found.peak or 1.0
-    title = f"{found.label}: {outputs.target_label(found.target)}<br>{found.units}"
-    fig = cached.slice_figure(
+    title = f"{found.label}: {outputs.target_label(found.target)} · {found.units}"
+    viewer = cached.slice_figure(
         grey,
         affine,
         tuple(cut),
@@ -182,8 +180,9 @@ def scan_viewer(found: Any, *, key: str, opacity: float, threshold: float) -> No
         diverging=found.signed,
         limit=peak,
         overlay_title=title,
+        box=tuple((float(low), float(high)) for low, high in bounds),
     )
-    panels.chart(with_box(fig, bounds, cut_mm), key=f"{key}_fig")
+    st.html(viewer)
     st.caption(
         "The map is resampled from the model's grid onto the scan's own voxels "
         "(trilinear) and clipped to the brain; the green box is the model's field "

@@ -130,9 +130,10 @@ def slice_viewer(
 ) -> None:
     """Sagittal, coronal and axial planes with a slider per plane (mm, RAS).
 
-    A fragment: moving a slider reruns only the viewer. The figure comes from
-    :func:`hyperfusion.ui.cached.slice_figure` (one PNG per plane, built once per
-    volume, map, cut and options). ``figure_options`` go to
+    A fragment: moving a slider reruns only the viewer. The viewer is HTML shown
+    with ``st.html`` (one PNG per plane; no plotly chart, which cost ~100-150 ms of
+    browser time per render), from :func:`hyperfusion.ui.cached.slice_figure`
+    (built once per volume, map, cut and options). ``figure_options`` go to
     :func:`hyperfusion.viz.slices.orthogonal_slices` (``threshold``, ``opacity``,
     ``diverging``, ``overlay_title``...).
     """
@@ -153,8 +154,7 @@ def slice_viewer(
             key=f"{key}_{plane}_{volume.shape}",
         )
         cut.append(int(round((mm - float(c[0])) / step)))
-    fig = cached.slice_figure(volume, affine, tuple(cut), overlay, **figure_options)
-    chart(fig, key=f"{key}_fig")
+    st.html(cached.slice_figure(volume, affine, tuple(cut), overlay, **figure_options))
 
 
 # Tables ----------------------------------------------------------------------------

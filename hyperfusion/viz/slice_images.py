@@ -1,5 +1,7 @@
-"""Slices as compact images: a plane's anatomy with its map composited on top, as a
-PNG data URI that a plotly ``go.Image`` trace (or ``st.image``) shows.
+"""Slices and matrices as compact images: a plane's anatomy with its map composited
+on top (or a matrix on a colour scale), as a PNG data URI that an ``<img>`` of the
+HTML viewers (:mod:`hyperfusion.viz.slices`, :mod:`hyperfusion.viz.html_heatmaps`)
+shows.
 
 A 109x91 plane with a map is a few kilobytes of PNG, where the same plane as two
 heatmap traces (uint8 anatomy, float32 map) is about 70 kB of JSON; the browser

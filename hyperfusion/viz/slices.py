@@ -1,26 +1,32 @@
-"""Orthogonal slice viewer: sagittal, coronal and axial planes of a RAS volume.
+"""Orthogonal slice viewer: sagittal, coronal and axial planes of a RAS volume, as
+light HTML for ``st.html``.
 
 Each plane travels as one PNG image (:mod:`hyperfusion.viz.slice_images`): the
 uint8 anatomy with the thresholded map composited on top (values at or below the
-threshold are transparent), a few kilobytes where heatmap traces took tens. Axes are in
-millimetres of MNI152 RAS space, each plane is labelled with its orientation letters
-(L/R, P/A, I/S; the patient's left on the left) and voxels stay square.
+threshold are transparent). Around the images everything is plain HTML and CSS:
+titles, orientation letters (L/R, P/A, I/S; the patient's left on the left),
+crosshairs where the other two planes cut, tick labels in mm of MNI152 RAS space,
+an optional box (the model's field of view, :mod:`hyperfusion.viz.boxes`) and the
+map's colour bar (:mod:`hyperfusion.viz.html_legend`).
+
+It used to be a plotly figure of three image traces; in Chromium on a 2-core CPU
+each plotly chart cost about 100-150 ms of browser main-thread time per page render,
+and the viewer is on the Patient page once and on the Explain page twice. The
+planes sit side by side in flex items whose widths follow their mm extent, so every
+plane has the same mm per pixel, voxels stay square and the images share one top.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
-import plotly.graph_objects as go
 
-from hyperfusion.viz import (
-    ANATOMY_SCALE,
-    DIVERGING_SCALE,
-    MAP_SCALE,
-    base_layout,
-    slice_images,
-)
+from hyperfusion.viz import ANATOMY_SCALE, DIVERGING_SCALE, MAP_SCALE, slice_images
+from hyperfusion.viz.boxes import box_html
+from hyperfusion.viz.html_legend import colour_bar_html
 
 PLANES: tuple[str, str, str] = ("sagittal", "coronal", "axial")
 # For each plane: the RAS axes shown horizontally and vertically.
@@ -32,6 +38,18 @@ PLANE_AXES: dict[str, tuple[int, int]] = {
 AXIS_NAMES = ("x", "y", "z")
 AXIS_LETTERS = (("L", "R"), ("P", "A"), ("I", "S"))
 _CROSSHAIR = "rgba(120, 200, 255, 0.55)"
+_LETTER = "#f4d35e"
+_MUTED = "#5a6b78"  # tick labels and axis titles
+_GUTTER = "2.4em"  # room left of each image for its vertical tick labels
+_LAYER = "position:absolute;pointer-events:none"  # drawn over an image
+# Where each orientation letter sits inside its image.
+_SIDES = {
+    "left": "left:3px;top:50%;transform:translateY(-50%)",
+    "right": "right:3px;top:50%;transform:translateY(-50%)",
+    "bottom": "bottom:2px;left:50%;transform:translateX(-50%)",
+    "top": "top:2px;left:50%;transform:translateX(-50%)",
+}
+Bounds = Sequence[tuple[float, float]]  # (low, high) mm along x, y and z
 
 
 def grid_coordinates(
@@ -110,6 +128,12 @@ def masked_overlay(
     return out
 
 
+def _spans(affine: np.ndarray, shape: Sequence[int]) -> list[float]:
+    """Each axis's extent in mm (voxel edge to voxel edge)."""
+    edges = _edges(affine, grid_coordinates(affine, shape))
+    return [high - low for low, high in edges]
+
+
 def panel_widths(affine: np.ndarray, shape: Sequence[int]) -> list[float]:
     """Each plane's horizontal extent in mm, for proportional columns.
 
@@ -117,24 +141,22 @@ def panel_widths(affine: np.ndarray, shape: Sequence[int]) -> list[float]:
         >>> panel_widths(np.eye(4), (10, 20, 30))
         [20.0, 10.0, 10.0]
     """
-    coords = grid_coordinates(affine, shape)
-    spans = [float(c[-1] - c[0]) + float(affine[i][i]) for i, c in enumerate(coords)]
+    spans = _spans(affine, shape)
     return [spans[PLANE_AXES[p][0]] for p in PLANES]
 
 
 def shared_vertical_span(affine: np.ndarray, shape: Sequence[int]) -> float:
     """The tallest plane's vertical extent in mm: every panel's vertical range.
 
-    Giving each plane this span (padding the shorter ones below the image) keeps
-    the three plot areas the same height and top, so that images start at one
-    height and the x-axis titles line up.
+    Giving each plane's frame this span (padding the shorter ones below the image)
+    keeps the three frames the same height, so that the images start at one height
+    and the axis titles below them line up.
 
     Example:
         >>> shared_vertical_span(np.eye(4), (10, 20, 30))
         30.0
     """
-    coords = grid_coordinates(affine, shape)
-    spans = [float(c[-1] - c[0]) + float(affine[i][i]) for i, c in enumerate(coords)]
+    spans = _spans(affine, shape)
     return max(spans[PLANE_AXES[p][1]] for p in PLANES)
 
 
@@ -159,6 +181,17 @@ def default_cut(shape: Sequence[int]) -> tuple[int, int, int]:
     return tuple(int(n) // 2 for n in shape[:3])  # type: ignore[return-value]
 
 
+class _View(NamedTuple):
+    """What every plane's HTML needs: the voxel centres in mm, the cut (voxel
+    indices), each axis's image edges in mm, the shared vertical span and the box."""
+
+    coords: tuple[np.ndarray, np.ndarray, np.ndarray]
+    cut: tuple[int, ...]
+    edges: tuple[tuple[float, float], ...]
+    span: float
+    box: Bounds | None
+
+
 def orthogonal_slices(
     anatomy: np.ndarray,
     affine: np.ndarray,
@@ -171,9 +204,9 @@ def orthogonal_slices(
     limit: float | None = None,
     overlay_title: str = "Grad-CAM",
     mask_background: bool = True,
-    height: int = 340,
-) -> go.Figure:
-    """Three planes through ``cut`` with an optional map on top.
+    box: Bounds | None = None,
+) -> str:
+    """Three planes through ``cut`` with an optional map on top, as HTML.
 
     Args:
         anatomy: ``(X, Y, Z)`` volume (uint8 is used as is, anything else goes
@@ -190,11 +223,16 @@ def orthogonal_slices(
             largest ``|v|`` when diverging).
         overlay_title: the colour bar's title.
         mask_background: hide the overlay where the image is background (0).
-        height: figure height in pixels.
+        box: ``(low, high)`` mm along x, y and z outlined on every plane (solid
+            where the plane cuts through it, dotted beside it), e.g. the model's
+            field of view.
 
     Returns:
-        A figure with three image subplots (each plane one PNG, the overlay
-        composited in) and, with an overlay, its colour bar.
+        A ``div.hf-slices`` (``data-cut``: the voxel indices, ``data-overlay``:
+        ``none``, ``map`` or ``diverging``) holding one ``figure.hf-plane`` per
+        plane, each with its PNG (``img[data-plane]``, first row at the top,
+        ``data-range``: its edges in mm, horizontal then vertical), and, with an
+        overlay, the map's colour bar.
     """
     anatomy = _checked_volume(anatomy, overlay)
     grey = anatomy if anatomy.dtype == np.uint8 else anatomy_uint8(anatomy)
@@ -211,15 +249,40 @@ def orthogonal_slices(
         "opacity": opacity,
     }
     shown = {"threshold": threshold, "diverging": diverging, "mask": mask_background}
-    layout = _slices_layout(affine, anatomy.shape, coords, cut, height)
-    data = [
-        _plane_image(col, plane, coords, cut, grey, overlay, shown, colours)
-        for col, plane in enumerate(PLANES, start=1)
-    ]
-    if overlay is not None:
-        data.append(_colour_bar_trace(len(PLANES)))
-        layout["coloraxis"] = _overlay_colors(diverging, limit or 1.0, overlay_title)
-    return go.Figure(data=data, layout=layout)
+    span = shared_vertical_span(affine, anatomy.shape)
+    view = _View(coords, cut, _edges(affine, coords), span, box)
+    title = None if overlay is None else overlay_title
+    planes = "".join(
+        _plane_html(
+            plane,
+            name,
+            _plane_rgb(plane, cut, grey, overlay, shown, colours),
+            view,
+            title,
+        )
+        for plane, name in zip(PLANES, _plane_titles(coords, cut), strict=True)
+    )
+    kind = "none" if overlay is None else "diverging" if diverging else "map"
+    return _viewer_html(planes, cut, kind, title, colours)
+
+
+def _viewer_html(
+    planes: str, cut: Sequence[int], kind: str, title: str | None, colours: dict
+) -> str:
+    """The planes side by side and, when there is a map (``title``), its colour bar
+    below them on the right."""
+    bar, label = "", "Sagittal, coronal and axial planes"
+    if title is not None:
+        scale, (low, high) = colours["overlay_scale"], colours["limits"]
+        legend = colour_bar_html(scale, low, high, title, width="24em")
+        bar = f'<div style="display:flex;justify-content:flex-end">{legend}</div>'
+        label += f" with {title}"
+    return (
+        f'<div class="hf-slices" data-cut="{",".join(map(str, cut))}" '
+        f'data-overlay="{kind}" role="group" aria-label="{html.escape(label)}">'
+        '<div style="display:flex;gap:1.2em;align-items:flex-start">'
+        f"{planes}</div>{bar}</div>"
+    )
 
 
 def _checked_volume(anatomy: np.ndarray, overlay: np.ndarray | None) -> np.ndarray:
@@ -240,6 +303,16 @@ def _clipped_cut(cut: Sequence[int] | None, shape: Sequence[int]) -> tuple[int, 
     return tuple(int(np.clip(c, 0, n - 1)) for c, n in zip(chosen, shape, strict=True))
 
 
+def _edges(
+    affine: np.ndarray, coords: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[tuple[float, float], ...]:
+    """Each axis's image edges in mm: the outer voxels' centres ± half a voxel."""
+    return tuple(
+        (float(c[0]) - float(affine[i][i]) / 2, float(c[-1]) + float(affine[i][i]) / 2)
+        for i, c in enumerate(coords)
+    )
+
+
 def _plane_titles(
     coords: tuple[np.ndarray, np.ndarray, np.ndarray], cut: Sequence[int]
 ) -> list[str]:
@@ -258,22 +331,18 @@ def _default_limit(overlay: np.ndarray, diverging: bool) -> float:
     return (peak if peak > 0 else 1.0) if diverging else 1.0
 
 
-def _plane_image(
-    col: int,
+def _plane_rgb(
     plane: str,
-    coords: tuple[np.ndarray, np.ndarray, np.ndarray],
     cut: Sequence[int],
     grey: np.ndarray,
     overlay: np.ndarray | None,
     shown: dict,
     colours: dict,
-) -> dict:
-    """One plane's image trace for column ``col``: the anatomy with, when given,
-    the overlay composited on top (thresholded and masked as ``shown`` says;
+) -> np.ndarray:
+    """One plane as RGB, row 0 the lowest mm: the anatomy with, when given, the
+    overlay composited on top (thresholded and masked as ``shown`` says;
     ``colours``: the keyword arguments of
-    :func:`~hyperfusion.viz.slice_images.composite`), placed on the mm grid."""
-    h_axis, v_axis = PLANE_AXES[plane]
-    hx, vy = coords[h_axis], coords[v_axis]
+    :func:`~hyperfusion.viz.slice_images.composite`)."""
     index = cut[PLANES.index(plane)]
     grey_plane = plane_slice(grey, plane, index)
     over = None
@@ -283,175 +352,137 @@ def _plane_image(
         )
         if shown["mask"]:
             over[grey_plane == 0] = np.nan
-    rgb = slice_images.composite(grey_plane, over, **colours)
-    suffix = "" if col == 1 else str(col)
-    h_name, v_name = AXIS_NAMES[h_axis], AXIS_NAMES[v_axis]
-    return {
-        "type": "image",
-        # Row 0 (the lowest mm) first: plotly draws a source image's first row at
-        # y0, the bottom of a y axis that is not reversed (checked in Chromium).
-        "source": slice_images.png_data_uri(rgb, flip_rows=False),
-        "x0": float(hx[0]),
-        "dx": float(hx[1] - hx[0]) if len(hx) > 1 else 1.0,
-        "y0": float(vy[0]),
-        "dy": float(vy[1] - vy[0]) if len(vy) > 1 else 1.0,
-        "xaxis": f"x{suffix}",
-        "yaxis": f"y{suffix}",
-        "hovertemplate": f"{h_name} %{{x:.0f}} mm, {v_name} %{{y:.0f}} mm"
-        "<extra></extra>",
-    }
+    return slice_images.composite(grey_plane, over, **colours)
 
 
-def _colour_bar_trace(col: int) -> dict:
-    """An invisible one-point trace on the overlay's colour axis, so that the colour
-    bar of the composited map is drawn."""
-    suffix = "" if col == 1 else str(col)
-    return {
-        "type": "scatter",
-        "x": [None],
-        "y": [None],
-        "mode": "markers",
-        "marker": {"color": [0.0], "coloraxis": "coloraxis"},
-        "hoverinfo": "skip",
-        "showlegend": False,
-        "xaxis": f"x{suffix}",
-        "yaxis": f"y{suffix}",
-    }
+def _num(value: float) -> str:
+    """A CSS number: at most 3 decimals, no trailing zeros.
+
+    >>> _num(46.875), _num(100 / 3), _num(2.0)
+    ('46.875', '33.333', '2')
+    """
+    return f"{round(float(value), 3):g}"
 
 
-def _subplot_domains(widths: Sequence[float], spacing: float = 0.11) -> list[list]:
-    """Horizontal paper domains of side-by-side panels in proportion to ``widths``
-    with ``spacing`` between them (as plotly's ``make_subplots`` lays them out)."""
-    usable = 1.0 - spacing * (len(widths) - 1)
-    total = float(sum(widths))
-    domains, left = [], 0.0
-    for width in widths:
-        right = left + usable * float(width) / total
-        domains.append([left, right])
-        left = right + spacing
-    return domains
+def _across(value: float, low: float, high: float) -> str:
+    """Where ``value`` sits from the left (or bottom) edge, as a CSS percentage."""
+    return f"{_num(100 * (value - low) / (high - low))}%"
 
 
-def _slices_layout(
-    affine: np.ndarray,
-    shape: Sequence[int],
-    coords: tuple[np.ndarray, np.ndarray, np.ndarray],
-    cut: Sequence[int],
-    height: int,
-) -> dict:
-    """The viewer's layout: the three panels' axes in mm, their titles, the
-    orientation letters and crosshairs, no legend."""
-    layout = base_layout(height)
-    layout["margin"] = {"l": 55, "r": 10, "t": 40, "b": 45}
-    layout["showlegend"] = False
-    span = shared_vertical_span(affine, shape)
-    domains = _subplot_domains(panel_widths(affine, shape))
-    annotations, shapes = [], []
-    titles = _plane_titles(coords, cut)
-    for col, plane in enumerate(PLANES, start=1):
-        suffix = "" if col == 1 else str(col)
-        x_axis, y_axis, marks, lines = _panel_axes(plane, suffix, coords, cut, affine)
-        y_axis["range"] = [y_axis["range"][1] - span, y_axis["range"][1]]
-        layout[f"xaxis{suffix}"] = {**x_axis, "domain": domains[col - 1]}
-        layout[f"yaxis{suffix}"] = {**y_axis, "domain": [0.0, 1.0]}
-        annotations.append(_panel_title(titles[col - 1], sum(domains[col - 1]) / 2))
-        annotations.extend(marks)
-        shapes.extend(lines)
-    layout["annotations"], layout["shapes"] = annotations, shapes
-    return layout
+def _down(value: float, low: float, high: float) -> str:
+    """Where ``value`` sits from the top edge of a vertical axis, in percent."""
+    return f"{_num(100 * (high - value) / (high - low))}%"
 
 
-def _panel_title(text: str, x: float) -> dict:
-    """A plane's title just above its panel (paper coordinates)."""
-    return {
-        "text": text,
-        "x": x,
-        "y": 1.0,
-        "xref": "paper",
-        "yref": "paper",
-        "xanchor": "center",
-        "yanchor": "bottom",
-        "showarrow": False,
-        "font": {"size": 12},
-        "yshift": 6,
-    }
-
-
-def _overlay_colors(diverging: bool, limit: float, title: str) -> dict:
-    """The overlay's colour axis: ``[0, limit]`` on the map scale, or
-    ``[-limit, limit]`` on the diverging one, with a titled colour bar."""
-    return {
-        "colorscale": DIVERGING_SCALE if diverging else MAP_SCALE,
-        "cmin": -limit if diverging else 0.0,
-        "cmax": limit,
-        "colorbar": {
-            "title": {"text": title, "side": "right"},
-            "thickness": 12,
-            "len": 0.85,
-        },
-    }
-
-
-def _panel_axes(
-    plane: str,
-    suffix: str,
-    coords: tuple[np.ndarray, np.ndarray, np.ndarray],
-    cut: Sequence[int],
-    affine: np.ndarray,
-) -> tuple[dict, dict, list[dict], list[dict]]:
-    """One panel's x and y axes (titles in mm with directions, square voxels,
-    ticks only beside the image), its orientation letters and the crosshair of
-    the other two planes; the y range is the image's own (the caller pads it)."""
+def _plane_html(
+    plane: str, title: str, rgb: np.ndarray, view: _View, overlay: str | None
+) -> str:
+    """One plane: its title, its image (the first PNG row is the top, the highest
+    mm) with letters, crosshairs, box and mm ticks over and beside it, and its axis
+    titles; ``overlay``: the map's name for the image's alt text."""
     h_axis, v_axis = PLANE_AXES[plane]
-    xref, yref = f"x{suffix}", f"y{suffix}"
-    lo_h, hi_h = AXIS_LETTERS[h_axis]
-    lo_v, hi_v = AXIS_LETTERS[v_axis]
-    half_h, half_v = affine[h_axis][h_axis] / 2, affine[v_axis][v_axis] / 2
-    h_range = [float(coords[h_axis][0] - half_h), float(coords[h_axis][-1] + half_h)]
-    v_range = [float(coords[v_axis][0] - half_v), float(coords[v_axis][-1] + half_v)]
-    common = {
-        "constrain": "domain",
-        "showgrid": False,
-        "zeroline": False,
-        "ticks": "outside",
-    }
-    x_axis = {
-        "title": {"text": f"{AXIS_NAMES[h_axis]} (mm)  {lo_h} → {hi_h}"},
-        "range": h_range,
-        "anchor": yref,
-        **common,
-    }
-    y_axis = {
-        "title": {"text": f"{AXIS_NAMES[v_axis]} (mm)  {lo_v} → {hi_v}"},
-        "range": v_range,
-        "tickmode": "array",
-        "tickvals": nice_ticks(*v_range),
-        "scaleanchor": xref,
-        "scaleratio": 1,
-        "anchor": xref,
-        **common,
-    }
-    h_mid, v_mid = sum(h_range) / 2, sum(v_range) / 2
-    letters = [
-        (h_range[0], v_mid, lo_h, "left", "middle"),
-        (h_range[1], v_mid, hi_h, "right", "middle"),
-        (h_mid, v_range[0], lo_v, "center", "bottom"),
-        (h_mid, v_range[1], hi_v, "center", "top"),
-    ]
-    marks = [
-        {
-            "x": x, "y": y, "xref": xref, "yref": yref, "text": f"<b>{text}</b>",
-            "showarrow": False, "xanchor": xanchor, "yanchor": yanchor,
-            "font": {"color": "#f4d35e", "size": 12},
-        }
-        for x, y, text, xanchor, yanchor in letters
-    ]  # fmt: skip
-    h_cut = float(coords[h_axis][cut[h_axis]])
-    v_cut = float(coords[v_axis][cut[v_axis]])
-    line = {"type": "line", "xref": xref, "yref": yref,
-            "line": {"color": _CROSSHAIR, "width": 1}}  # fmt: skip
-    lines = [
-        {**line, "x0": h_cut, "x1": h_cut, "y0": v_range[0], "y1": v_range[1]},
-        {**line, "x0": h_range[0], "x1": h_range[1], "y0": v_cut, "y1": v_cut},
-    ]
-    return x_axis, y_axis, marks, lines
+    (h_lo, h_hi), (v_lo, v_hi) = view.edges[h_axis], view.edges[v_axis]
+    width, height = h_hi - h_lo, v_hi - v_lo
+    (lo_h, hi_h), (lo_v, hi_v) = AXIS_LETTERS[h_axis], AXIS_LETTERS[v_axis]
+    h_name, v_name = AXIS_NAMES[h_axis], AXIS_NAMES[v_axis]
+    alt = (
+        f"{title}: {h_name} across ({lo_h} left, {hi_h} right), {v_name} up "
+        f"({hi_v} at the top)" + (f", {overlay} over the anatomy" if overlay else "")
+    )
+    image = (
+        f'<img src="{slice_images.png_data_uri(rgb, flip_rows=True)}" '
+        f'data-plane="{plane}" data-range="{_num(h_lo)},{_num(h_hi)},{_num(v_lo)},'
+        f'{_num(v_hi)}" alt="{html.escape(alt)}" style="display:block;width:100%;'
+        'height:100%;image-rendering:pixelated">'
+    )
+    inside = _crosshairs(plane, view) + _plane_box(plane, view)
+    clipped = f'<div style="{_LAYER};inset:0;overflow:hidden">{inside}</div>'
+    # The axis titles sit just below the tick labels, under the image itself.
+    axes = (
+        f'<div class="hf-axes" style="{_LAYER};top:calc(100% + 1.35em);left:50%;'
+        f"transform:translateX(-50%);font-size:0.75em;color:{_MUTED};"
+        f'white-space:nowrap">{h_name} (mm) {lo_h} → {hi_h} · '
+        f"{v_name} (mm) {lo_v} → {hi_v}</div>"
+    )
+    marks = _letters(h_axis, v_axis) + _ticks(h_axis, v_axis, view.edges) + axes
+    plot = (
+        '<div class="hf-plot" style="position:relative;'
+        f'aspect-ratio:{_num(width)}/{_num(height)}">{image}{clipped}{marks}</div>'
+    )
+    # Every frame is the shared span tall (plus room for the ticks and axis titles
+    # below): the images share one top and one scale.
+    frame = (
+        f'<div style="margin-left:{_GUTTER};aspect-ratio:{_num(width)}/'
+        f'{_num(view.span)};box-sizing:content-box;padding-bottom:2.4em">{plot}</div>'
+    )
+    caption = (
+        f'<figcaption style="margin-left:{_GUTTER};text-align:center;'
+        "font-size:0.85em;white-space:nowrap;overflow:hidden;"
+        f'text-overflow:ellipsis">{html.escape(title)}</figcaption>'
+    )
+    return (
+        f'<figure class="hf-plane" data-plane="{plane}" style="flex:{_num(width)} 1 '
+        f'{_GUTTER};min-width:0;margin:0">{caption}{frame}</figure>'
+    )
+
+
+def _crosshairs(plane: str, view: _View) -> str:
+    """A vertical and a horizontal line where the other two planes cut."""
+    h_axis, v_axis = PLANE_AXES[plane]
+    h_cut = float(view.coords[h_axis][view.cut[h_axis]])
+    v_cut = float(view.coords[v_axis][view.cut[v_axis]])
+    line = f'class="hf-crosshair" style="{_LAYER};background:{_CROSSHAIR};'
+    return (
+        f'<div data-axis="{AXIS_NAMES[h_axis]}" {line}top:0;bottom:0;width:1px;'
+        f'left:{_across(h_cut, *view.edges[h_axis])}"></div>'
+        f'<div data-axis="{AXIS_NAMES[v_axis]}" {line}left:0;right:0;height:1px;'
+        f'top:{_down(v_cut, *view.edges[v_axis])}"></div>'
+    )
+
+
+def _plane_box(plane: str, view: _View) -> str:
+    """The box on this plane (solid when the plane cuts through it), or ``""``."""
+    if view.box is None:
+        return ""
+    own = PLANES.index(plane)
+    at = float(view.coords[own][view.cut[own]])
+    through = view.box[own][0] <= at <= view.box[own][1]
+    h_axis, v_axis = PLANE_AXES[plane]
+    return box_html(
+        view.box[h_axis],
+        view.box[v_axis],
+        view.edges[h_axis],
+        view.edges[v_axis],
+        through=through,
+    )
+
+
+def _letters(h_axis: int, v_axis: int) -> str:
+    """The orientation letters at the middle of each image edge."""
+    (lo_h, hi_h), (lo_v, hi_v) = AXIS_LETTERS[h_axis], AXIS_LETTERS[v_axis]
+    at = {"left": lo_h, "right": hi_h, "bottom": lo_v, "top": hi_v}
+    return "".join(
+        f'<b class="hf-letter" data-side="{side}" style="{_LAYER};{_SIDES[side]};'
+        f'color:{_LETTER};font-size:12px;line-height:1">{letter}</b>'
+        for side, letter in at.items()
+    )
+
+
+def _ticks(h_axis: int, v_axis: int, edges: tuple[tuple[float, float], ...]) -> str:
+    """Round mm positions as labels below the image (horizontal axis) and left of
+    it (vertical axis), ``span.hf-mm`` with ``data-axis``."""
+    style = f"{_LAYER};font-size:0.7em;line-height:1;color:{_MUTED};white-space:nowrap"
+    (h_lo, h_hi), (v_lo, v_hi) = edges[h_axis], edges[v_axis]
+    below = "".join(
+        f'<span class="hf-mm" data-axis="{AXIS_NAMES[h_axis]}" style="{style};'
+        f"top:100%;left:{_across(v, h_lo, h_hi)};transform:translateX(-50%);"
+        f'padding-top:3px">{v:g}</span>'
+        for v in nice_ticks(h_lo, h_hi)
+    )
+    beside = "".join(
+        f'<span class="hf-mm" data-axis="{AXIS_NAMES[v_axis]}" style="{style};'
+        f"right:100%;top:{_down(v, v_lo, v_hi)};transform:translateY(-50%);"
+        f'padding-right:4px">{v:g}</span>'
+        for v in nice_ticks(v_lo, v_hi)
+    )
+    return below + beside

@@ -16,6 +16,7 @@ from hyperfusion.evaluate.explanation_records import (
 )
 from hyperfusion.explain.methods import METHODS
 from tests.app.conftest import APP, EXPLAIN, TIMEOUT, assert_clean, figures
+from tests.html_tree import Node, parse, rgb
 from tests.metrics_example import cam_summary, example_metrics, model_result
 
 
@@ -25,17 +26,42 @@ def explain() -> AppTest:
     return at.switch_page(EXPLAIN).run()
 
 
-def _slice_figures(at: AppTest) -> list[dict]:
-    return [f for f in figures(at) if f["data"][0].get("type") == "image"]
+def _viewers(at: AppTest) -> list[Node]:
+    """The slice viewers a run drew (``st.html`` elements), in page order."""
+    found = [parse(el.proto.body).by_class("hf-slices") for el in at.get("html")]
+    return [viewer for viewers in found for viewer in viewers]
+
+
+def _bar(viewer: Node) -> Node:
+    (bar,) = viewer.by_class("hf-colour-bar")
+    return bar
+
+
+def _bar_title(at: AppTest) -> str:
+    """The title of the first viewer's colour bar (the map over the scan)."""
+    return _bar(_viewers(at)[0]).children[0].text()
+
+
+def _bar_start(bar: Node) -> tuple[int, int, int]:
+    """The colour at the low end of a colour bar's gradient."""
+    gradient = next(
+        d for d in bar.by_tag("div") if "gradient" in d.style().get("background", "")
+    )
+    return rgb(gradient.style()["background"].split("right,")[1])
 
 
 def test_the_page_renders_maps_and_attributions(explain):
     assert_clean(explain)
     assert explain.title[0].value == "Explain"
-    viewers = _slice_figures(explain)
+    viewers = _viewers(explain)
     assert len(viewers) in (1, 2)  # the difference viewer hides when maps agree
-    cam = viewers[0]["layout"]["coloraxis"]
-    assert cam["colorscale"][0][1] == "#000004"  # Inferno
+    assert _bar_start(_bar(viewers[0])) == (0, 0, 4)  # Inferno starts black
+    # The scan viewer outlines the model's field of view on all three planes, and
+    # its sliders start at the box's centre: every plane cuts through it.
+    boxes = viewers[0].by_class("hf-box")
+    assert [b.attrs["data-through"] for b in boxes] == ["true"] * 3
+    assert all("solid" in b.style()["border"] for b in boxes)
+    assert all(v.by_class("hf-box") == [] for v in viewers[1:])  # on the task grid
     bars = [f for f in figures(explain) if f["data"][0].get("orientation") == "h"]
     assert bars and "Contribution to P(" in bars[0]["layout"]["xaxis"]["title"]["text"]
     # Scenario B starts with one field changed, kept as a plain dict.
@@ -51,13 +77,17 @@ def test_brain_age_is_explained_in_years(explain):
 
 
 def test_the_signed_map_shows_evidence_against_in_a_diverging_scale(explain):
-    plain = _slice_figures(explain)[0]["layout"]["coloraxis"]
-    assert plain["cmin"] == 0.0
+    plain = _viewers(explain)[0]
+    assert plain.attrs["data-overlay"] == "map"
+    assert float(_bar(plain).attrs["data-low"]) == 0.0
     explain.toggle(key="explain_signed").set_value(True).run()
     assert_clean(explain)
-    signed = _slice_figures(explain)[0]["layout"]["coloraxis"]
-    assert signed["cmin"] < 0 < signed["cmax"]
-    assert signed["colorscale"] != plain["colorscale"]
+    signed = _viewers(explain)[0]
+    assert signed.attrs["data-overlay"] == "diverging"
+    low, high = (float(_bar(signed).attrs[k]) for k in ("data-low", "data-high"))
+    assert low == -high and high > 0  # centred at zero
+    r, _, b = _bar_start(_bar(signed))
+    assert b > r  # the low end is blue, where Inferno's is black
 
 
 RATIOS = {
@@ -107,12 +137,11 @@ def test_the_default_comes_first_and_grad_cam_is_one_click_away(measured_explain
     assert picker.value == "hirescam"
     assert picker.options[0] == "HiResCAM · 3.9×"
     assert "Grad-CAM (fails) · 1.0×" in picker.options
-    title = _slice_figures(at)[0]["layout"]["coloraxis"]["colorbar"]["title"]
-    assert "HiResCAM" in str(title)
+    assert _bar_title(at).startswith("HiResCAM:")
     picker.set_value("gradcam").run()
     assert_clean(at)
-    title = _slice_figures(at)[0]["layout"]["coloraxis"]["colorbar"]["title"]
-    assert "Grad-CAM" in str(title) and "relative evidence" in str(title)
+    title = _bar_title(at)
+    assert title.startswith("Grad-CAM:") and "relative evidence" in title
 
 
 def test_the_quality_table_sits_beside_the_map(measured_explain):
@@ -129,7 +158,7 @@ def test_reference_maps_show_their_units_and_occlusion_its_patches(measured_expl
     at = measured_explain
     at.button_group(key="explain_method").set_value("ig").run()
     assert_clean(at)
-    title = str(_slice_figures(at)[0]["layout"]["coloraxis"]["colorbar"]["title"])
+    title = _bar_title(at)
     assert "Integrated Gradients" in title and "per voxel" in title
     assert any("adds up to" in c.value for c in at.caption)
     at.button_group(key="explain_method").set_value("occlusion").run()
@@ -159,5 +188,4 @@ def test_localisation_is_read_from_metrics_json():
 def test_hirescam_is_offered_beside_grad_cam(explain):
     explain.button_group(key="explain_method").set_value("hirescam").run()
     assert_clean(explain)
-    title = _slice_figures(explain)[0]["layout"]["coloraxis"]["colorbar"]["title"]
-    assert "HiResCAM" in str(title)
+    assert "HiResCAM" in _bar_title(explain)

@@ -68,11 +68,15 @@ _ARM = """() => {
 _RERUN_DONE = f"() => window.__hfRan === true && {_STATE} === 'notRunning'"
 
 # Everything drawn: the script is idle, no spinner, no stale (greyed-out) element,
-# every image loaded and every plotly chart drawn.
+# no skeleton (a session's first plotly chart shows one while plotly's code loads,
+# after the script went idle), every image loaded and every plotly chart drawn.
 _RENDERED = f"""() => {{
   if ({_STATE} !== 'notRunning') return false;
   if (document.querySelector('[data-testid="stSpinner"]')) return false;
   if (document.querySelector('[data-stale="true"]')) return false;
+  if (document.querySelector('[data-testid="stMain"] [data-testid="stSkeleton"]')) {{
+    return false;
+  }}
   for (const img of document.querySelectorAll('[data-testid="stMain"] img')) {{
     if (!img.complete) return false;
   }}
@@ -246,6 +250,8 @@ _PENDING = f"""() => ({{
   spinners: document.querySelectorAll('[data-testid="stSpinner"]').length,
   stale: Array.from(document.querySelectorAll('[data-stale="true"]'),
     (e) => e.getAttribute('data-testid')).slice(0, 5),
+  skeletons: document.querySelectorAll(
+    '[data-testid="stMain"] [data-testid="stSkeleton"]').length,
   images: Array.from(document.querySelectorAll('[data-testid="stMain"] img'))
     .filter((i) => !i.complete).length,
   charts: Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))

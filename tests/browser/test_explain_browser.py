@@ -20,11 +20,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 EXPLAIN = "Explain"
 METHOD_BUTTONS = '[data-testid="stButtonGroup"] button'
 
-# The colour bar titles of the drawn slice figures.
-_BAR_TITLES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
-  .map((gd) => gd.layout && gd.layout.coloraxis && gd.layout.coloraxis.colorbar
-       && gd.layout.coloraxis.colorbar.title && gd.layout.coloraxis.colorbar.title.text)
-  .filter(Boolean)"""
+# The colour bar titles of the drawn slice viewers (hyperfusion.viz.slices).
+_BAR_TITLES = """() => Array.from(
+  document.querySelectorAll('.hf-slices .hf-colour-bar'),
+  (bar) => bar.firstElementChild.innerText.trim()).filter(Boolean)"""
 
 
 def _method(page: Any, starts: str) -> Any:
