@@ -3,13 +3,13 @@ reads the first page.
 
 The Patient page needs only the two HyperFusion ensembles. The first visit of any
 other page used to load and run the rest on the spot: the Fusion strategies page ten
-more ensembles (checkpoints and image features), the Explain page the first map and
-the EHR attribution. Once the Patient page is drawn, :func:`start` runs
-:func:`warm_up` for that image in one daemon thread per (engine, image), at the
+more ensembles (checkpoints and image features), the Explain page the first map,
+the What-if page plotly's first figures. Once a page is drawn, :func:`start` runs
+:func:`warm_up` for its image in one daemon thread per (engine, image), at the
 lowest CPU priority (Linux ``nice`` 19 for that thread, so the server's request
 threads and the browser keep the CPU) and through the engine's public methods, each
 holding the engine's lock only for its own short step. What it computes lands in the
-same caches the pages read; a failure is logged and changes nothing.
+caches the pages read; a failure is logged and changes nothing.
 """
 
 from __future__ import annotations
@@ -47,19 +47,32 @@ def steps(engine: Any, image: Any, record: Mapping[str, object]) -> Iterator[str
     for target in (diagnosis, BRAIN_AGE.targets[0]):
         engine.explain(image, record, target)
         yield f"default map of {target}"
-    _plotly_template()
-    yield "plotly's default template"
+    _figures(engine, image, record)
+    yield "the what-if figures' first build"
     # As after the first models (hyperfusion.ui.cached.get_engine): long-lived
     # objects out of the garbage collector's full passes (~0.15 s per 400k).
     gc.freeze()
     yield "long-lived objects frozen"
 
 
-def _plotly_template() -> None:
-    """plotly builds its default template on the first figure (~0.2 s)."""
+def _figures(engine: Any, image: Any, record: Mapping[str, object]) -> None:
+    """Build the What-if page's sweep and scrubbing figures once (and serialise
+    them): plotly's first figure of a kind builds its template and validators,
+    ~0.1-0.2 s each, on whichever page comes first."""
     import plotly.io as pio
 
-    pio.templates[pio.templates.default]  # noqa: B018 (built on first access)
+    from hyperfusion.viz import whatif
+
+    field = whatif.sweepable_fields()[0]
+    current = record.get(field.name)
+    values = whatif.scrub_values(field, current)
+    df = engine.sweep(image, record, field.name, values)
+    norms = engine.channel_norms_sweep(record, field.name, values)
+    for fig in (
+        whatif.sweep_figure(df, field, current),
+        whatif.scrub_figure(df, norms, field, current),
+    ):
+        pio.to_json(fig, validate=False)
 
 
 def warm_up(engine: Any, image: Any, record: Mapping[str, object]) -> int:

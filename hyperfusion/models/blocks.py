@@ -82,6 +82,13 @@ class PreActBlock(nn.Module):
             return self.shortcut_bn(self.shortcut_conv(x, e))
         return self.shortcut_bn(self.shortcut_conv(x))
 
+    def shortcut_shared(self, x: Tensor, e: Tensor) -> Tensor:
+        """The generated skip branch for each of K embeddings on the same V inputs:
+        ``(K * V, ...)``, record-major (:meth:`HyperConv3d.forward_shared`)."""
+        if not self.hyper:
+            raise ValueError("this block's shortcut is not generated")
+        return self.shortcut_bn(self.shortcut_conv.forward_shared(x, e))
+
     def forward(self, x: Tensor, e: Tensor | None = None) -> Tensor:
         return self.main(x) + self.shortcut(x, e)
 

@@ -170,3 +170,25 @@ class HyperConv3d(HyperLayer):
             )
             out = out.view(n, self.out_channels, *out.shape[2:])
         return out + b.view(n, self.out_channels, 1, 1, 1)
+
+    def forward_shared(self, x: Tensor, e: Tensor) -> Tensor:
+        """:meth:`forward` for every one of K embeddings ``e (K, d_k)`` on the same
+        V inputs ``x (V, C_in, ...)``: ``(K * V, C_out, ...)``, record-major (as
+        ``x.repeat(K, ...)`` with ``e.repeat_interleave(V)``). A 1x1x1 kernel
+        applies ``A_k`` and ``B`` to the V inputs once and mixes them by ``e``
+        (Eq. 1), instead of generating K * V kernels: a what-if sweep of the AD
+        model on one image."""
+        k, v = e.shape[0], x.shape[0]
+        if self.kernel_size != 1 or self.padding != 0:
+            return self.forward(x.repeat(k, 1, 1, 1, 1), e.repeat_interleave(v, 0))
+        s = self.stride
+        xs = x[:, :, ::s, ::s, ::s]
+        flat = xs.flatten(2)  # (V, C_in, P)
+        shape = (self.out_channels, self.in_channels, self.embed_dim)
+        steered = torch.einsum(
+            "oik,vip->vkop", self.weight_gen.weight.view(shape), flat
+        )
+        shared = torch.einsum("oi,vip->vop", self.weight_gen.bias.view(shape[:2]), flat)
+        out = torch.einsum("rk,vkop->rvop", e, steered) + shared
+        out = out + self.bias_gen(e)[:, None, :, None]
+        return out.reshape(k * v, self.out_channels, *xs.shape[2:])

@@ -98,6 +98,23 @@ def test_batched_hyper_conv_equals_per_sample_loop(kernel, stride, padding):
     assert_within(layer(x, e), _loop_conv(layer, x, e), _rounding_bound(layer, x, e))
 
 
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding"), [(1, 2, 0), (1, 1, 0), (3, 1, 1)]
+)
+def test_shared_inputs_equal_the_repeated_batch(kernel, stride, padding):
+    """K embeddings on the same V inputs: the record-major rows of the batch that
+    repeats the inputs K times and each embedding V times."""
+    torch.manual_seed(4)
+    layer = HyperConv3d(3, 5, kernel, embed_dim=4, stride=stride, padding=padding)
+    with torch.no_grad():
+        layer.weight_gen.bias.normal_()
+    x, e = torch.randn(2, 3, 7, 6, 5), torch.randn(6, 4)
+    xr, er = x.repeat(6, 1, 1, 1, 1), e.repeat_interleave(2, 0)
+    shared = layer.forward_shared(x, e)
+    assert shared.shape == layer(xr, er).shape
+    assert_within(shared, _loop_conv(layer, xr, er), _rounding_bound(layer, xr, er))
+
+
 def test_batched_hyper_conv_rows_do_not_borrow_neighbours_weights():
     """Regression for the reference defect: sample i+1's weights used on sample i."""
     torch.manual_seed(2)

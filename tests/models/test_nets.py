@@ -64,6 +64,27 @@ def test_each_row_of_a_batch_equals_the_sample_run_alone(task, name):
 
 
 @pytest.mark.parametrize(("task", "name"), ALL_MODELS)
+def test_records_on_one_images_features_equal_each_record_run_alone(task, name):
+    """``fuse_records`` (K records, one image's V views; HyperFusion's own shared
+    path) equals ``fuse`` on each record with the views' outputs averaged."""
+    model = _tiny(task, name)
+    image, _ = _batch(model, 2, seed=2)  # two views of one image (two hemispheres)
+    _, tabular = _batch(model, 5, seed=3)
+    with torch.no_grad():
+        features = model.encode_image(image)
+        together = model.fuse_records(features, tabular)
+        alone = [
+            model.fuse(features, tabular[i : i + 1].expand(2, -1)).mean(0)
+            for i in range(5)
+        ]
+    assert together.shape == (5, 3 if task == "ad" else 1)
+    assert_close_f32(together, torch.stack(alone))
+    if name == "hyperfusion":  # its own path: the records' outputs must differ,
+        # or a record borrowing another's embedding would pass unseen
+        assert differs_f32(together[0], together[1])
+
+
+@pytest.mark.parametrize(("task", "name"), ALL_MODELS)
 def test_cam_layers_name_a_module_hit_by_forward(task, name):
     model = _tiny(task, name)
     if not model.cam_layers:

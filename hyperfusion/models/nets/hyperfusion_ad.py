@@ -65,6 +65,22 @@ class HyperFusionNet(FusionNet):
         x = main + self.trunk.blocks[self._split].shortcut(x, e)
         return self.head(self.trunk.run_blocks(x, self._split + 1, e), e)
 
+    def fuse_records(self, features: tuple[Tensor, ...], tabular: Tensor) -> Tensor:
+        """:meth:`FusionNet.fuse_records` without repeating the image's features per
+        record: the embedding once per record, the generated shortcut by
+        :meth:`PreActBlock.shortcut_shared`, and only then one row per (record,
+        view). Equal to the generic path (``tests/models/test_nets.py``)."""
+        if self._split is None:
+            return super().fuse_records(features, tabular)
+        x, main = features
+        k, v = tabular.shape[0], x.shape[0]
+        e = self.embedding(tabular)
+        skip = self.trunk.blocks[self._split].shortcut_shared(x, e)
+        h = main.repeat(k, *([1] * (main.dim() - 1))) + skip
+        per_view = e.repeat_interleave(v, dim=0)
+        out = self.head(self.trunk.run_blocks(h, self._split + 1, per_view), per_view)
+        return out.view(k, v, -1).mean(dim=1)
+
     def layer_embeddings(self, tabular: Tensor) -> dict[str, Tensor]:
         """The embedding ``e(t)`` each hyper layer receives (one shared here)."""
         e = self.embedding(tabular)
