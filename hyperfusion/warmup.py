@@ -43,10 +43,10 @@ def steps(engine: Any, image: Any, record: Mapping[str, object]) -> Iterator[str
     for name in engine.model_names(BRAIN_AGE):
         engine.predict(image, record, brain_age_model=name)
         yield f"image features of {BRAIN_AGE.name}/{name}"
+    # The map the Explain page and the Patient page's overlay open with.
     diagnosis = engine.predict(image, record).diagnosis
-    for target in (diagnosis, BRAIN_AGE.targets[0]):
-        engine.explain(image, record, target)
-        yield f"default map of {target}"
+    engine.explain(image, record, diagnosis)
+    yield f"default map of {diagnosis}"
     _figures(engine, image, record)
     yield "the what-if figures' first build"
     # As after the first models (hyperfusion.ui.cached.get_engine): long-lived
