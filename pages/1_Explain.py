@@ -15,7 +15,7 @@ import streamlit as st
 from hyperfusion.explain.methods import METHODS
 from hyperfusion.tasks import task_of_target
 from hyperfusion.ui import cached, editors, maps, outputs, page, panels, widgets
-from hyperfusion.viz.charts import attribution_bars
+from hyperfusion.viz.charts import attribution_bars_html
 
 page.page_header(
     "Explain",
@@ -100,11 +100,10 @@ with page.run_safely("The EHR attribution"):
     unit, scale = outputs.change_unit(task)
     explained = outputs.output_name(target)
     df = cached.ehr_attribution(target)
-    panels.chart(
-        attribution_bars(
+    st.html(
+        attribution_bars_html(
             df.assign(attribution=df["attribution"] * scale), unit, explained
-        ),
-        key="attribution",
+        )
     )
     reference = engine.reference_record(task)
     ours, theirs = prediction, engine.predict(image, reference)

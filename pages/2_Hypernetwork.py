@@ -2,8 +2,10 @@
 
 The weight matrices and the channel-norm sweep are images in light HTML
 (:mod:`hyperfusion.viz.weights`, :mod:`hyperfusion.viz.html_heatmaps`), not plotly
-heatmaps: each plotly chart cost about 100-150 ms of browser time per page render on
-a 2-core CPU. Their values show as colour only (no hover read-out).
+heatmaps, and the embedding's bars are HTML too (:mod:`hyperfusion.viz.charts`):
+each plotly chart cost about 100-150 ms of browser time per page render on a 2-core
+CPU. The matrices' values show as colour only (no hover read-out); each bar is
+labelled with its value.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import streamlit as st
 
 from hyperfusion.data.ehr_schema import FIELD_BY_NAME, INPUT_FIELDS
 from hyperfusion.tasks import BRAIN_AGE
-from hyperfusion.ui import cached, page, panels, scrub, state
-from hyperfusion.viz.charts import embedding_bars
+from hyperfusion.ui import cached, page, scrub, state
+from hyperfusion.viz.charts import embedding_bars_html
 from hyperfusion.viz.html_heatmaps import channel_norm_html
 from hyperfusion.viz.weights import weight_heatmaps_html
 
@@ -66,9 +68,7 @@ with page.run_safely("The AD hyper layer"):
             "red > 0 > blue (an image: no values on hover)."
         )
     with right:
-        panels.chart(
-            embedding_bars(view.embedding, view.reference_embedding), key="emb"
-        )
+        st.html(embedding_bars_html(view.embedding, view.reference_embedding))
         st.caption("e(t) is all the EHR information the layer receives.")
 
 with page.run_safely("The channel-norm sweep"):

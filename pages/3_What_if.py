@@ -1,5 +1,9 @@
 """What if: sweep one EHR field over its range, compare two scenarios, and find the
-smallest change of one field that flips the diagnosis."""
+smallest change of one field that flips the diagnosis.
+
+The scenarios' probabilities are light HTML bars (``st.html``), not a plotly chart:
+each plotly chart costs about 100-150 ms of browser time per page render on a 2-core
+CPU. The sweep and the scrubber stay plotly (lines, bands and animation frames)."""
 
 from __future__ import annotations
 
@@ -70,9 +74,8 @@ with page.run_safely("The scenarios"):
             whatif.style_outcome_table(whatif.scenario_outcome_table(pred_a, pred_b)),
             key="whatif_outcome",
         )
-        panels.chart(
-            whatif.scenario_figure(pred_a["probabilities"], pred_b["probabilities"]),
-            key="whatif_scenarios",
+        st.html(
+            whatif.scenario_bars_html(pred_a["probabilities"], pred_b["probabilities"])
         )
 
 with page.run_safely("The smallest flips"):

@@ -3,7 +3,9 @@ shipped model says about the current patient, how well each one measured, and wh
 happens when a modality is missing.
 
 Every model's prediction is cached per patient, and the missing-modality controls
-rerun only their own section (a fragment)."""
+rerun only their own section (a fragment). The bar charts are light HTML
+(``st.html``), not plotly: each plotly chart costs about 100-150 ms of browser time
+per page render on a 2-core CPU."""
 
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ with page.run_safely("Every model on this patient"):
         full = {n: cached.model_prediction(record, n) for n in names}
     table = compare.predictions_table(full)
     panels.probability_table(table.drop(columns="model"), key="fusion_models")
-    panels.chart(charts.model_probabilities_figure(table), key="fusion_models_chart")
+    st.html(charts.model_probabilities_html(table))
     st.caption(
         "Error bars: ±1 SD over each model's training seeds; a model with one seed "
         "has none."
@@ -74,11 +76,10 @@ with page.run_safely("The measured metrics"):
     else:
         ad = measured.metrics_table(metrics, AD.name)
         st.dataframe(measured.format_metrics_table(ad, AD.name), hide_index=True)
-        panels.chart(
-            charts.metric_bars_figure(
+        st.html(
+            charts.metric_bars_html(
                 ad, "balanced_accuracy", "balanced accuracy (CN / MCI / AD)", 1 / 3
-            ),
-            key="fusion_metric_bars",
+            )
         )
         age = measured.metrics_table(metrics, BRAIN_AGE.name)
         if len(age):

@@ -1,9 +1,10 @@
 """Model card: the data, the training, the measured quality, the intended use and the
 preprocessing contract of the shipped models.
 
-Confusion matrices are HTML tables (``html_heatmaps.confusion_table_html``), not
-plotly heatmaps: a plotly chart costs about 100-150 ms of browser time per page
-render on a 2-core CPU, and the table shows every number a hover would.
+Confusion matrices are HTML tables (``html_heatmaps.confusion_table_html``) and the
+class proportions HTML bars (``metrics.class_proportions_html``), not plotly: a
+plotly chart costs about 100-150 ms of browser time per page render on a 2-core CPU,
+and the table and the bars' labels show every number a hover would.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ with page.run_safely("The data"):
             st.caption("Class proportions: the generator's design target.")
         else:
             st.caption("Class proportions in the AD cohort.")
-        panels.chart(charts.class_proportions_figure(counts), key="card_classes")
+        st.html(charts.class_proportions_html(counts))
     with left if len(cohort) else right:
         if len(cohort):
             st.table(cohort.set_index("item").rename_axis(None))

@@ -272,14 +272,13 @@ PENDING = """() => ({
     .filter((c) => !c.querySelector('.main-svg')).length,
 })"""
 # The Explain page's figures as data, one line per figure in document order: a
-# slice viewer's PNGs (``hyperfusion.viz.slices``, HTML) and a plotly chart's bar
-# values (the EHR attribution).
+# slice viewer's PNGs (``hyperfusion.viz.slices``) and the EHR attribution's drawn
+# values (``hyperfusion.viz.charts.attribution_bars_html``), both HTML.
 MAP_DATA = """() => Array.from(
   document.querySelectorAll(
-    '[data-testid="stMain"] .hf-slices, [data-testid="stMain"] .js-plotly-plot'),
+    '[data-testid="stMain"] .hf-slices, [data-testid="stMain"] .hf-attribution'),
   (el) => el.classList.contains('hf-slices')
     ? Array.from(el.querySelectorAll('img'), (img) => img.getAttribute('src') || '')
       .join('|')
-    : (el.data || []).map((t) => t.type === 'bar'
-      ? JSON.stringify(Array.from(t.x || [], Number)) : '').join('|'))
+    : el.getAttribute('data-values') || '')
   .join('\\n')"""

@@ -1,4 +1,8 @@
-"""Plotly figure builders: numpy / pandas in, ``go.Figure`` out; no Streamlit.
+"""Figure builders: numpy / pandas in, a plotly ``go.Figure`` or light HTML for
+``st.html`` out; no Streamlit. Bar charts, heatmaps and slice views are HTML
+(:mod:`.html_charts`, :mod:`.html_heatmaps`, :mod:`.slices`): in Chromium on a 2-core
+CPU every plotly chart costs about 100-150 ms of browser main-thread time per page
+render. Lines, bands and animated figures stay plotly.
 
 Colours are defined once here so that every page shows CN, MCI and AD, increases and
 decreases, maps and anatomy the same way.
@@ -18,16 +22,3 @@ MAP_SCALE = "Inferno"
 ANATOMY_SCALE = "gray"
 NORM_SCALE = "Viridis"
 FONT = {"family": "sans-serif", "size": 13, "color": "#1c2b36"}
-MARGIN = {"l": 60, "r": 20, "t": 50, "b": 50}
-
-
-def base_layout(height: int, title: str | None = None) -> dict:
-    """Layout settings every figure shares (font, margins, white background)."""
-    return {
-        "height": height,
-        "title": {"text": title or "", "font": {"size": 14}, "x": 0.0, "xref": "paper"},
-        "font": FONT,
-        "margin": MARGIN,
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-    }

@@ -1,20 +1,24 @@
-"""Bar charts: EHR attributions and embeddings (the class probabilities are light
-HTML bars, :mod:`hyperfusion.viz.html_bars`; the channel-norm sweep is an image,
-:func:`hyperfusion.viz.html_heatmaps.channel_norm_html`)."""
+"""Bar charts of the EHR attributions (Explain) and of the embedding e(t)
+(Hypernetwork) as light HTML for ``st.html``
+(:func:`hyperfusion.viz.html_charts.bar_chart_html`), not plotly: a plotly chart
+costs about 100-150 ms of browser main-thread time per page render on a 2-core CPU,
+and the value beside each bar says what its hover said. The class probabilities are
+HTML bars too (:mod:`hyperfusion.viz.html_bars`); the channel-norm sweep is an image
+(:func:`hyperfusion.viz.html_heatmaps.channel_norm_html`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from hyperfusion.viz import (
     BRAIN_AGE_COLOR,
     DECREASE_COLOR,
     INCREASE_COLOR,
     REFERENCE_COLOR,
-    base_layout,
 )
+from hyperfusion.viz.html_charts import Axis, Series, bar_chart_html, symmetric_span
 
 # Short forms of the units attributions come in, for bar labels.
 SHORT_UNITS: dict[str, str] = {"percentage points": "pp", "years": "y"}
@@ -46,17 +50,17 @@ def signed(value: float, decimals: int = 2) -> str:
     return f"{rounded:+.{decimals}f}"
 
 
-def attribution_bars(
-    attributions: pd.DataFrame,
-    unit: str,
-    target: str,
-    height: int | None = None,
-    decimals: int = 2,
-) -> go.Figure:
-    """Horizontal bars: how far each EHR field moved the prediction, and which way.
+def attribution_bars_html(
+    attributions: pd.DataFrame, unit: str, target: str, decimals: int = 2
+) -> str:
+    """Horizontal bars: how far each EHR field moved the prediction, and which way
+    (red: raised, blue: lowered), the largest effect on top, on an axis centred on
+    zero (±1.3 × the largest effect).
 
     Every bar is labelled in one fixed format, e.g. ``"+0.44 pp"`` (see
-    :func:`signed`), so the column of labels reads evenly.
+    :func:`signed`), so the labels read evenly. The root element has class
+    ``hf-attribution``; its ``data-values`` are the attributions as drawn (in
+    ``data-labels`` order).
 
     Args:
         attributions: columns ``label`` and ``attribution`` (as from
@@ -67,64 +71,48 @@ def attribution_bars(
         decimals: decimals of the bar labels.
     """
     short = SHORT_UNITS.get(unit, unit)
-    df = attributions.assign(size=attributions["attribution"].abs())
-    df = df.sort_values("size", ascending=True)
-    values = df["attribution"].astype(float).to_numpy()
-    colors = [INCREASE_COLOR if v > 0 else DECREASE_COLOR for v in values]
-    fig = go.Figure(
-        go.Bar(
-            x=values,
-            y=df["label"].tolist(),
-            orientation="h",
-            marker_color=colors,
-            text=[f"{signed(v, decimals)} {short}" for v in values],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate=f"%{{y}}: %{{x:+.{decimals + 1}f}} {unit}<extra></extra>",
-        )
+    order = (
+        attributions["attribution"].abs().sort_values(ascending=False, kind="stable")
     )
-    peak = float(np.abs(values).max()) if values.size else 0.0
-    peak = peak if peak > 0 else 1.0
-    fig.update_layout(
-        **base_layout(height or max(220, 80 + 32 * len(df)), f"What moved {target}")
+    df = attributions.loc[order.index]
+    values = df["attribution"].astype(float).tolist()
+    bars = Series(
+        target,
+        values,
+        [INCREASE_COLOR if v > 0 else DECREASE_COLOR for v in values],
+        texts=[f"{signed(v, decimals)} {short}" for v in values],
     )
-    fig.update_xaxes(
-        title_text=f"Contribution to {target} ({unit})",
-        range=[-1.3 * peak, 1.3 * peak],
-        zeroline=True,
-        zerolinecolor="#1c2b36",
-        gridcolor="#e5e9ec",
+    axis = Axis(*symmetric_span(values, 1.3), f"Contribution to {target} ({unit})")
+    return bar_chart_html(
+        [str(v) for v in df["label"]],
+        [bars],
+        axis,
+        kind="hf-attribution",
+        title=f"What moved {target}",
+        label_title="EHR field",
     )
-    fig.update_yaxes(title_text="EHR field")
-    return fig
 
 
-def embedding_bars(
-    embedding: np.ndarray, reference: np.ndarray, height: int = 280
-) -> go.Figure:
-    """e(t) of this patient beside the reference patient's, one group per dimension."""
-    dims = [f"e{k + 1}" for k in range(len(embedding))]
-    fig = go.Figure(
-        [
-            go.Bar(
-                name="this patient",
-                x=dims,
-                y=np.asarray(embedding, dtype=np.float32),
-                marker_color=BRAIN_AGE_COLOR,
-            ),
-            go.Bar(
-                name="reference patient",
-                x=dims,
-                y=np.asarray(reference, dtype=np.float32),
-                marker_color=REFERENCE_COLOR,
-            ),
-        ]
+def embedding_bars_html(embedding: np.ndarray, reference: np.ndarray) -> str:
+    """e(t) of this patient beside the reference patient's, a pair of bars per
+    dimension (root class ``hf-embedding``), each labelled with its value."""
+    ours = np.asarray(embedding, dtype=np.float64).tolist()
+    theirs = np.asarray(reference, dtype=np.float64).tolist()
+    series = [
+        Series("this patient", ours, BRAIN_AGE_COLOR, texts=[signed(v) for v in ours]),
+        Series(
+            "reference patient",
+            theirs,
+            REFERENCE_COLOR,
+            texts=[signed(v) for v in theirs],
+        ),
+    ]
+    return bar_chart_html(
+        [f"e{k + 1}" for k in range(len(ours))],
+        series,
+        Axis(*symmetric_span(ours + theirs), "eₖ(t)"),
+        kind="hf-embedding",
+        title="Embedding e(t)",
+        label_title="Embedding dimension k",
+        legend=True,
     )
-    fig.update_layout(
-        **base_layout(height, "Embedding e(t)"),
-        barmode="group",
-        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right"},
-    )
-    fig.update_xaxes(title_text="Embedding dimension k")
-    fig.update_yaxes(title_text="eₖ(t)", zeroline=True, gridcolor="#e5e9ec")
-    return fig

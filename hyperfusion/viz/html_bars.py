@@ -2,9 +2,10 @@
 
 Every EHR edit redraws them, so they are plain HTML (a few styled ``div``s), not a
 plotly chart: in Chromium on a 2-core CPU the plotly bar chart added about 40 ms to
-each edit's time to screen (docs/EXPERIMENTS.md). The values travel with the element
-as ``data-probabilities`` (full precision, in ``data-classes`` order), so tests and
-the benchmark read what is drawn without parsing its text.
+each edit's time to screen (docs/EXPERIMENTS.md). Bars and whiskers are drawn as
+every bar chart of the app is (:mod:`hyperfusion.viz.html_charts`). The values travel
+with the element as ``data-probabilities`` (full precision, in ``data-classes``
+order), so tests and the benchmark read what is drawn without parsing its text.
 """
 
 from __future__ import annotations
@@ -14,35 +15,21 @@ from collections.abc import Mapping
 
 from hyperfusion.config import AD_CLASSES
 from hyperfusion.viz import BRAIN_AGE_COLOR, CLASS_COLORS
+from hyperfusion.viz.html_charts import TRACK_COLOR, bar_html, whisker_html
 
 PROBABILITY_TITLE = f"Diagnosis probability ({' / '.join(AD_CLASSES)})"
-TRACK_COLOR = "#e5e9ec"
-WHISKER_COLOR = "#1c2b36"
-
-
-def _pct(value: float) -> float:
-    """A fraction as a CSS percentage, clipped to the track."""
-    return round(100 * min(1.0, max(0.0, value)), 2)
 
 
 def _row(cls: str, p: float, sd: float, whiskers: bool) -> str:
     color = CLASS_COLORS.get(cls, BRAIN_AGE_COLOR)
     label = f"{p:.0%}" + (f" ± {sd:.0%}" if whiskers else "")
-    whisker = ""
-    if whiskers and sd > 0:
-        left, right = _pct(p - sd), _pct(p + sd)
-        whisker = (
-            f'<div style="position:absolute;left:{left}%;width:{right - left}%;'
-            f'top:50%;height:2px;margin-top:-1px;background:{WHISKER_COLOR}"></div>'
-        )
+    whisker = whisker_html(p - sd, p + sd) if whiskers and sd > 0 else ""
     name = html.escape(cls)
     return (
         '<div style="display:flex;align-items:center;gap:0.6em;margin:0.3em 0">'
         f'<span style="width:3em;font-weight:600">{name}</span>'
         '<div style="position:relative;flex:1;height:1.3em;border-radius:3px;'
-        f'background:{TRACK_COLOR}">'
-        f'<div style="width:{_pct(p)}%;height:100%;border-radius:3px;'
-        f'background:{color}"></div>{whisker}</div>'
+        f'background:{TRACK_COLOR}">{bar_html(0.0, p, color)}{whisker}</div>'
         f'<span style="width:6.5em;text-align:right">{label}</span></div>'
     )
 

@@ -3,11 +3,16 @@ scenario difference map and EHR attribution."""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from hyperfusion.data.examples import example_image_bytes
+from hyperfusion.engine import Engine
 from hyperfusion.evaluate.explanation_records import (
     Explanations,
     MethodQuality,
@@ -15,6 +20,7 @@ from hyperfusion.evaluate.explanation_records import (
     QualityStats,
 )
 from hyperfusion.explain.methods import METHODS
+from hyperfusion.viz import DECREASE_COLOR, INCREASE_COLOR
 from tests.app.conftest import APP, EXPLAIN, TIMEOUT, assert_clean, figures
 from tests.html_tree import Node, parse, rgb
 from tests.metrics_example import cam_summary, example_metrics, model_result
@@ -30,6 +36,17 @@ def _viewers(at: AppTest) -> list[Node]:
     """The slice viewers a run drew (``st.html`` elements), in page order."""
     found = [parse(el.proto.body).by_class("hf-slices") for el in at.get("html")]
     return [viewer for viewers in found for viewer in viewers]
+
+
+def _attribution(at: AppTest) -> Node:
+    """The EHR attribution bars (``st.html``, the one ``hf-attribution`` chart)."""
+    found = [parse(el.proto.body).by_class("hf-attribution") for el in at.get("html")]
+    (chart,) = [chart for charts in found for chart in charts]
+    return chart
+
+
+def _markdown(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown)
 
 
 def _bar(viewer: Node) -> Node:
@@ -62,8 +79,16 @@ def test_the_page_renders_maps_and_attributions(explain):
     assert [b.attrs["data-through"] for b in boxes] == ["true"] * 3
     assert all("solid" in b.style()["border"] for b in boxes)
     assert all(v.by_class("hf-box") == [] for v in viewers[1:])  # on the task grid
-    bars = [f for f in figures(explain) if f["data"][0].get("orientation") == "h"]
-    assert bars and "Contribution to P(" in bars[0]["layout"]["xaxis"]["title"]["text"]
+    assert not figures(explain)  # no plotly chart left on the page
+    bars = _attribution(explain)
+    assert "Contribution to P(" in bars.text(" ")
+    # The bars are the attributions the caption adds up (in percentage points), in
+    # red where they raised the output and blue where they lowered it.
+    values = json.loads(bars.attrs["data-values"])
+    added = re.search(r"add up to ([+-][\d.]+) percentage", _markdown(explain))
+    assert f"{sum(values):+.2f}" == added.group(1)
+    colours = [b.style()["background"] for b in bars.by_class("hf-bar")]
+    assert colours == [INCREASE_COLOR if v > 0 else DECREASE_COLOR for v in values]
     # Scenario B starts with one field changed, kept as a plain dict.
     assert list(explain.session_state["scenario_b"]) == ["APOE4"]
 
@@ -71,9 +96,28 @@ def test_the_page_renders_maps_and_attributions(explain):
 def test_brain_age_is_explained_in_years(explain):
     explain.button_group(key="explain_target").set_value("brain-age").run()
     assert_clean(explain)
-    bars = [f for f in figures(explain) if f["data"][0].get("orientation") == "h"]
-    title = bars[0]["layout"]["xaxis"]["title"]["text"]
-    assert title == "Contribution to brain age (years)"
+    bars = _attribution(explain)
+    assert "Contribution to brain age (years)" in bars.text(" ")
+    assert all(v.text().endswith(" y") for v in bars.by_class("hf-value"))
+    # The drawn values are the engine's Integrated Gradients, in years (scale 1).
+    engine = Engine()
+    image = engine.prepare(example_image_bytes(explain.session_state["subject"]))
+    record = dict(explain.session_state["ehr"])
+    expected = engine.ehr_attribution(image, record, "brain-age")
+    drawn = dict(
+        zip(
+            json.loads(bars.attrs["data-labels"]),
+            json.loads(bars.attrs["data-values"]),
+            strict=True,
+        )
+    )
+    assert sorted(drawn) == sorted(expected["label"])
+    np.testing.assert_allclose(
+        [drawn[label] for label in expected["label"]],
+        expected["attribution"],
+        rtol=1e-5,
+        atol=1e-7,
+    )
 
 
 def test_the_signed_map_shows_evidence_against_in_a_diverging_scale(explain):

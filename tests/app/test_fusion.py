@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from hyperfusion.modelcard import measured
 from hyperfusion.models.registry import MODEL_NAMES, REGISTRY
-from tests.app.conftest import APP, TIMEOUT, figures, plotly_array
+from tests.app.conftest import APP, TIMEOUT, figures
+from tests.html_tree import Node, parse, percent
 from tests.metrics_example import example_metrics, model_result
 from tests.tolerances import rounding_atol
 
@@ -54,6 +55,25 @@ def frame(at: AppTest, *columns: str, first: str = "") -> pd.DataFrame:
     raise AssertionError(f"no table with columns {columns}")
 
 
+def html_chart(at: AppTest, cls: str) -> Node:
+    """The one ``st.html`` chart of the run with class ``cls``."""
+    found = [parse(el.proto.body).by_class(cls) for el in at.get("html")]
+    (chart,) = [chart for charts in found for chart in charts]
+    return chart
+
+
+def tracks(chart: Node) -> list[tuple[Node, Node | None]]:
+    """Each bar of a chart with its whisker (None without one): they share a
+    track, the element holding them."""
+    found = []
+    for track in chart.elements():
+        kids = [c for c in track.children if isinstance(c, Node)]
+        bars = [c for c in kids if "hf-bar" in c.attrs.get("class", "").split()]
+        whiskers = [c for c in kids if "hf-whisker" in c.attrs.get("class", "")]
+        found += [(bar, whiskers[0] if whiskers else None) for bar in bars]
+    return found
+
+
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -70,15 +90,29 @@ def test_every_ad_model_predicts_the_current_patient(fusion):
     assert list(models["diagnosis"]) == list(
         np.array(["CN", "MCI", "AD"])[probs.argmax(axis=1)]
     )
-    bars = next(f for f in figures(at) if f["layout"].get("barmode") == "group")
-    assert [t["name"] for t in bars["data"]] == ["CN", "MCI", "AD"]
-    assert all(t["x"] == labels for t in bars["data"])
-    # No error bar for a model with a single training seed.
-    several = (models["seeds"] > 1).tolist()
-    for t in bars["data"]:
-        errors = (t.get("error_y") or {}).get("array")
-        shown = [False] * len(labels) if errors is None else plotly_array(errors) >= 0
-        assert list(shown) == several  # NaN (hidden) for one seed
+    bars = html_chart(at, "hf-model-probabilities")
+    assert json.loads(bars.attrs["data-series"]) == ["CN", "MCI", "AD"]
+    assert json.loads(bars.attrs["data-labels"]) == labels
+    # The bars are the table's probabilities (shown there in percent, 1 decimal).
+    drawn = np.array(json.loads(bars.attrs["data-values"])).T
+    np.testing.assert_allclose(100 * drawn, models[["CN", "MCI", "AD"]], atol=0.05)
+    # A whisker of ±1 SD (data-sd) for a model with several seeds, none for one.
+    several = dict(zip(labels, models["seeds"] > 1, strict=True))
+    sds = json.loads(bars.attrs.get("data-sd", "null")) or [[None] * len(labels)] * 3
+    for bar, whisker in tracks(bars):
+        model, cls = bar.attrs["data-label"], bar.attrs["data-series"]
+        sd = sds[["CN", "MCI", "AD"].index(cls)][labels.index(model)]
+        p = float(bar.attrs["data-value"])
+        assert (sd is not None) == several[model], model
+        if not several[model]:
+            assert whisker is None, model
+        elif sd > 0:
+            left = percent(whisker.style()["left"])
+            right = left + percent(whisker.style()["width"])
+            assert (left, right) == pytest.approx(
+                (max(p - sd, 0), min(p + sd, 1)), abs=1e-4
+            )
+    assert not figures(at)  # no plotly chart on the page
     # Seven strategies with a diagram each, plus the single-modality baselines.
     assert len(at.get("image")) == 7
 
@@ -103,11 +137,17 @@ def test_measured_metrics_come_from_metrics_json(fusion):
     shown = dict(zip(table["model"], table["Balanced accuracy"], strict=True))
     assert shown == {"HyperFusion": "0.710 ± 0.020", "Image only": "0.580 ± 0.030"}
     assert frame(at, "MAE (years)")["MAE (years)"].tolist() == ["4.60 ± 0.20"]
+    bars = html_chart(at, "hf-metric-bars")
+    assert json.loads(bars.attrs["data-labels"]) == ["HyperFusion", "Image only"]
+    assert json.loads(bars.attrs["data-values"]) == pytest.approx([0.71, 0.58])
+    assert json.loads(bars.attrs["data-sd"]) == pytest.approx([0.02, 0.03])
+    assert float(bars.attrs["data-reference"]) == pytest.approx(1 / 3)  # chance
     mp.setattr(measured, "METRICS_PATH", measured.METRICS_PATH.parent / "none.json")
     at.run()
     assert_clean(at)
     assert any(measured.NO_METRICS in el.value for el in at.info)
     assert not any("Balanced accuracy" in el.value.columns for el in at.dataframe)
+    assert not any("hf-metric-bars" in el.proto.body for el in at.get("html"))
 
 
 def test_missing_modalities_are_predicted_per_model_and_without_image(fusion):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -41,11 +42,16 @@ def test_the_page_shows_generated_weights_and_responds_to_a_field_choice():
     assert at.title[0].value == "Hypernetwork"
     labels = [m.label for m in at.metric]
     assert "Rank of W(t) − B" in labels
-    titles = [
-        f["layout"].get("xaxis", {}).get("title", {}).get("text") for f in figures(at)
-    ]
-    assert "Embedding dimension k" in titles
+    # e(t) and the reference patient's, as the engine computes them.
+    (embedding,) = html_figures(at, "hf-embedding")
+    assert "Embedding dimension k" in embedding.text(" ")
+    view = Engine().hyper_weights(dict(at.session_state["ehr"]))[0]
+    drawn = np.array(json.loads(embedding.attrs["data-values"]), dtype=np.float32)
+    np.testing.assert_array_equal(drawn, [view.embedding, view.reference_embedding])
+    labels = json.loads(embedding.attrs["data-labels"])
+    assert labels == [f"e{k}" for k in range(1, view.embedding.size + 1)]
     assert not any(f["data"][0]["type"] == "heatmap" for f in figures(at))
+    assert len(figures(at)) == 1  # the scrubber's, the only plotly chart left
     # The AD layer's W(t) as the image the text describes, and the sexes' weights.
     record = dict(at.session_state["ehr"])
     ad, female_male = html_figures(at, "hf-weights")[:2]

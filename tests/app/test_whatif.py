@@ -15,6 +15,7 @@ from hyperfusion.engine import Engine
 from hyperfusion.viz import whatif
 from tests.app.conftest import APP, TIMEOUT, plotly_array
 from tests.app.scrub_checks import assert_frames_match_the_engine, scrub_chart
+from tests.html_tree import parse
 from tests.tolerances import PROB_SUM_ATOL, U32
 
 WHAT_IF = "pages/3_What_if.py"
@@ -85,6 +86,17 @@ def test_editing_scenario_b_changes_the_differences(page):
     assert not np.allclose(before, after)
     inputs = frame(page, "field", "A", "B").set_index("field")
     assert inputs.loc[whatif.axis_title(field), "B"] == whatif.format_value(field, new)
+    # The scenarios' bars draw the outcome table's probabilities, A above B.
+    outcome = frame(page, DELTA)
+    (bars,) = [
+        found
+        for el in page.get("html")
+        for found in parse(el.proto.body).by_class("hf-scenarios")
+    ]
+    assert json.loads(bars.attrs["data-labels"]) == ["Scenario A", "Scenario B"]
+    drawn = np.array(json.loads(bars.attrs["data-values"]))  # class × scenario
+    rows = [f"P({c})" for c in ("CN", "MCI", "AD")]
+    np.testing.assert_allclose(drawn, outcome.loc[rows, ["A", "B"]], rtol=1e-6)
 
 
 def test_the_flip_table_agrees_with_the_engine(page):

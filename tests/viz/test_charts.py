@@ -1,19 +1,39 @@
-"""Bar charts: values, colours, axis titles and units."""
+"""The EHR attribution and embedding bars (HTML): values, order, colours, sides of
+zero, labels, axis titles and units."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from hyperfusion.viz import DECREASE_COLOR, INCREASE_COLOR
+from hyperfusion.viz import (
+    BRAIN_AGE_COLOR,
+    DECREASE_COLOR,
+    INCREASE_COLOR,
+    REFERENCE_COLOR,
+)
 from hyperfusion.viz.charts import (
-    attribution_bars,
-    embedding_bars,
+    attribution_bars_html,
+    embedding_bars_html,
     signed,
     spread_label,
 )
+from tests.html_tree import Node, parse, percent
+
+
+def root(text: str, cls: str) -> Node:
+    (found,) = parse(text).by_class(cls)
+    return found
+
+
+def extent(bar: Node) -> tuple[float, float]:
+    """The fractions of the axis a bar covers (its CSS left and left + width)."""
+    left = percent(bar.style()["left"])
+    return left, left + percent(bar.style()["width"])
 
 
 def test_the_spread_label_says_what_the_bars_mean():
@@ -27,32 +47,77 @@ def test_attribution_bars_are_sorted_by_size_and_coloured_by_sign():
     df = pd.DataFrame(
         {"label": ["Age", "APOE4 alleles", "Sex"], "attribution": [-2.0, 5.0, 0.5]}
     )
-    fig = attribution_bars(df, "percentage points", "P(AD)")
-    bar = fig.data[0]
-    assert bar.orientation == "h"
-    # Plotly draws the first category at the bottom: the largest effect is on top.
-    assert list(bar.y) == ["Sex", "Age", "APOE4 alleles"]
-    assert list(bar.marker.color) == [INCREASE_COLOR, DECREASE_COLOR, INCREASE_COLOR]
-    assert fig.layout.xaxis.title.text == "Contribution to P(AD) (percentage points)"
-    low, high = fig.layout.xaxis.range
-    assert low == -high and high > 5.0
+    chart = root(
+        attribution_bars_html(df, "percentage points", "P(AD)"), "hf-attribution"
+    )
+    bars = chart.by_class("hf-bar")
+    # The largest effect on top, the smallest at the bottom.
+    assert [b.attrs["data-label"] for b in bars] == ["APOE4 alleles", "Age", "Sex"]
+    assert json.loads(chart.attrs["data-labels"]) == ["APOE4 alleles", "Age", "Sex"]
+    assert json.loads(chart.attrs["data-values"]) == [5.0, -2.0, 0.5]
+    colours = [b.style()["background"] for b in bars]
+    assert colours == [INCREASE_COLOR, DECREASE_COLOR, INCREASE_COLOR]
+    # The axis is centred on zero and reaches past the largest effect: ±6.5 here
+    # (1.3 × 5), so zero is at the middle, +5 ends at 0.5 + 5/13 and -2 starts at
+    # 0.5 - 2/13, left of zero.
+    low, high = float(chart.attrs["data-low"]), float(chart.attrs["data-high"])
+    assert low == -high and high == pytest.approx(6.5)
+    top, age, sex = (extent(b) for b in bars)
+    assert top == pytest.approx((0.5, 0.5 + 5 / 13), abs=1e-4)
+    assert age == pytest.approx((0.5 - 2 / 13, 0.5), abs=1e-4)
+    assert sex == pytest.approx((0.5, 0.5 + 0.5 / 13), abs=1e-4)
+    text = chart.text(" ")
+    assert "What moved P(AD)" in text and "EHR field" in text
+    assert "Contribution to P(AD) (percentage points)" in text
+    assert "APOE4 alleles: +5.00 pp" in chart.attrs["aria-label"]
 
 
 def test_attribution_labels_share_one_fixed_format():
     # Regression: "%+.3g" gave "-0.504", "-0.13", "+0.0478", "+0.0135" and "+0".
     values = [-0.504, -0.13, 0.0478, 0.0135, 0.0, -0.001]
     df = pd.DataFrame({"label": list("abcdef"), "attribution": values})
-    text = list(attribution_bars(df, "percentage points", "P(CN)").data[0].text)
-    expected = ["0.00", "0.00", "+0.01", "+0.05", "-0.13", "-0.50"]
+    chart = root(attribution_bars_html(df, "percentage points", "P(CN)"), "hf-bars")
+    text = [v.text() for v in chart.by_class("hf-value")]
+    expected = ["-0.50", "-0.13", "+0.05", "+0.01", "0.00", "0.00"]
     assert text == [f"{v} pp" for v in expected]
     assert all(re.fullmatch(r"([+-]\d+|0)\.\d\d pp", t) for t in text)
-    years = attribution_bars(df, "years", "brain age").data[0].text
-    assert years[-1] == "-0.50 y"
+    years = root(attribution_bars_html(df, "years", "brain age"), "hf-bars")
+    assert years.by_class("hf-value")[0].text() == "-0.50 y"
+    assert "Contribution to brain age (years)" in years.text(" ")
     assert [signed(v, 1) for v in (3.14159, -12.0)] == ["+3.1", "-12.0"]
 
 
+def test_an_all_zero_attribution_draws_empty_bars_on_a_unit_axis():
+    df = pd.DataFrame({"label": ["Age", "Sex"], "attribution": [0.0, 0.0]})
+    chart = root(attribution_bars_html(df, "years", "brain age"), "hf-attribution")
+    assert (float(chart.attrs["data-low"]), float(chart.attrs["data-high"])) == (-1, 1)
+    assert all(percent(b.style()["width"]) == 0 for b in chart.by_class("hf-bar"))
+
+
 def test_embedding_bars_compare_with_the_reference():
-    fig = embedding_bars(np.array([0.1, -0.2]), np.array([0.0, 0.3]))
-    assert [t.name for t in fig.data] == ["this patient", "reference patient"]
-    assert list(fig.data[0].x) == ["e1", "e2"]
-    assert fig.layout.xaxis.title.text == "Embedding dimension k"
+    ours, theirs = np.array([0.1, -0.2], np.float32), np.array([0.0, 0.3], np.float32)
+    chart = root(embedding_bars_html(ours, theirs), "hf-embedding")
+    assert json.loads(chart.attrs["data-series"]) == [
+        "this patient",
+        "reference patient",
+    ]
+    assert json.loads(chart.attrs["data-labels"]) == ["e1", "e2"]
+    np.testing.assert_array_equal(
+        np.array(json.loads(chart.attrs["data-values"]), np.float32), [ours, theirs]
+    )
+    bars = chart.by_class("hf-bar")
+    assert [(b.attrs["data-label"], b.style()["background"]) for b in bars] == [
+        ("e1", BRAIN_AGE_COLOR),
+        ("e1", REFERENCE_COLOR),
+        ("e2", BRAIN_AGE_COLOR),
+        ("e2", REFERENCE_COLOR),
+    ]
+    # e2 of this patient (-0.2) lies left of zero, the reference's (+0.3) right.
+    low, high = float(chart.attrs["data-low"]), float(chart.attrs["data-high"])
+    zero = -low / (high - low)
+    assert extent(bars[2])[1] == pytest.approx(zero, abs=1e-4)
+    assert extent(bars[2])[0] == pytest.approx((-0.2 - low) / (high - low), abs=1e-4)
+    assert extent(bars[3])[0] == pytest.approx(zero, abs=1e-4)
+    text = chart.text(" ")
+    assert "Embedding e(t)" in text and "Embedding dimension k" in text
+    assert "eₖ(t)" in text and "reference patient" in text

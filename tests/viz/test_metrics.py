@@ -1,6 +1,9 @@
-"""Figures of measured quality: reliability, metric bars, class proportions."""
+"""Figures of measured quality: reliability (plotly), and the HTML bars of metrics,
+class proportions and every model's probabilities."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -13,6 +16,7 @@ from hyperfusion.metrics import expected_calibration_error, reliability_bins, so
 from hyperfusion.modelcard import measured
 from hyperfusion.viz import CLASS_COLORS
 from hyperfusion.viz import metrics as charts
+from tests.html_tree import Node, parse, percent
 from tests.metrics_example import example_metrics
 
 
@@ -59,6 +63,16 @@ def test_reliability_diagram_draws_the_bins_evaluation_records(rng):
     assert (curve.customdata * gap).sum() / 300 == pytest.approx(ece, abs=1e-5)
 
 
+def _chart(text: str, cls: str) -> Node:
+    (found,) = parse(text).by_class(cls)
+    return found
+
+
+def _extent(node: Node) -> tuple[float, float]:
+    left = percent(node.style()["left"])
+    return left, left + percent(node.style()["width"])
+
+
 def test_metric_bars_show_seed_spread_and_chance():
     table = pd.DataFrame(
         {
@@ -67,26 +81,60 @@ def test_metric_bars_show_seed_spread_and_chance():
             "balanced_accuracy_sd": [0.02, np.nan, 0.01],
         }
     )
-    fig = charts.metric_bars_figure(
+    text = charts.metric_bars_html(
         table, "balanced_accuracy", "balanced accuracy", reference=1 / 3
     )
-    bar = fig.data[0]
-    assert list(bar.x) == ["HyperFusion", "Image only"]  # unmeasured FiLM left out
-    np.testing.assert_allclose(bar.error_y.array, [0.02, 0.0])
-    assert fig.layout.shapes[0].y0 == pytest.approx(1 / 3)
-    assert fig.layout.annotations[0].text == "chance"
-    assert fig.layout.yaxis.title.text == "balanced accuracy"
+    chart = _chart(text, "hf-metric-bars")
+    # The unmeasured FiLM is left out; the values are the table's.
+    assert json.loads(chart.attrs["data-labels"]) == ["HyperFusion", "Image only"]
+    assert json.loads(chart.attrs["data-values"]) == [0.71, 0.58]
+    high = float(chart.attrs["data-high"])
+    assert float(chart.attrs["data-low"]) == 0 and high > 0.71 + 0.02
+    first, second = chart.by_class("hf-bar")
+    assert _extent(first) == pytest.approx((0, 0.71 / high), abs=1e-4)
+    assert _extent(second) == pytest.approx((0, 0.58 / high), abs=1e-4)
+    # One whisker, HyperFusion's: 0.71 ± 0.02; none for a missing spread.
+    (whisker,) = chart.by_class("hf-whisker")
+    assert _extent(whisker) == pytest.approx((0.69 / high, 0.73 / high), abs=1e-4)
+    labels = [v.text() for v in chart.by_class("hf-value")]
+    assert labels == ["0.710 ± 0.020", "0.580"]
+    # The chance line: dashed, at 1/3 on the axis from 0 to data-high, labelled.
+    dashed = [
+        n for n in chart.by_tag("div") if "dashed" in n.style().get("border-left", "")
+    ]
+    assert [percent(n.style()["left"]) for n in dashed] == pytest.approx(
+        [1 / 3 / high], abs=1e-4
+    )
+    assert float(chart.attrs["data-reference"]) == pytest.approx(1 / 3)
+    text = chart.text(" ")
+    assert "chance" in text and "balanced accuracy" in text and "model" in text
+    assert "±1 SD over training seeds" in text  # the whisker's legend
 
 
 def test_class_proportions_label_counts_and_shares():
-    fig = charts.class_proportions_figure({"AD": 170, "CN": 350, "MCI": 480})
-    bar = fig.data[0]
-    assert list(bar.x) == ["CN", "MCI", "AD"]
-    assert list(bar.text) == ["350 (35%)", "480 (48%)", "170 (17%)"]
-    assert list(bar.marker.color) == [CLASS_COLORS[c] for c in AD_CLASSES]
-    shares = charts.class_proportions_figure({"CN": 0.35, "MCI": 0.48, "AD": 0.17})
-    assert list(shares.data[0].text) == ["35%", "48%", "17%"]
-    assert shares.layout.yaxis.tickformat == ".0%"
+    chart = _chart(
+        charts.class_proportions_html({"AD": 170, "CN": 350, "MCI": 480}),
+        "hf-class-proportions",
+    )
+    assert json.loads(chart.attrs["data-labels"]) == ["CN", "MCI", "AD"]
+    assert json.loads(chart.attrs["data-values"]) == [350, 480, 170]
+    labels = [v.text() for v in chart.by_class("hf-value")]
+    assert labels == ["350 (35%)", "480 (48%)", "170 (17%)"]
+    bars = chart.by_class("hf-bar")
+    assert [b.style()["background"] for b in bars] == [
+        CLASS_COLORS[c] for c in AD_CLASSES
+    ]
+    high = float(chart.attrs["data-high"])
+    widths = [percent(b.style()["width"]) for b in bars]
+    assert widths == pytest.approx([v / high for v in (350, 480, 170)], abs=1e-4)
+    assert "subjects" in chart.text(" ") and "diagnosis" in chart.text(" ")
+    shares = _chart(
+        charts.class_proportions_html({"CN": 0.35, "MCI": 0.48, "AD": 0.17}),
+        "hf-bars",
+    )
+    assert [v.text() for v in shares.by_class("hf-value")] == ["35%", "48%", "17%"]
+    assert "share of subjects" in shares.text(" ")
+    assert all(t.text().endswith("%") for t in shares.by_class("hf-tick"))
 
 
 def test_model_probabilities_are_grouped_by_model_in_class_colours():
@@ -101,16 +149,28 @@ def test_model_probabilities_are_grouped_by_model_in_class_colours():
             "AD_sd": [0.05, 0.06],
         }
     )
-    fig = charts.model_probabilities_figure(table)
-    assert fig.layout.barmode == "group"
-    assert [t.name for t in fig.data] == list(AD_CLASSES)
-    for t in fig.data:
-        assert list(t.x) == ["HyperFusion", "DAFT"]
-        assert t.marker.color == CLASS_COLORS[t.name]
-        np.testing.assert_allclose(t.y, table[t.name])
-        np.testing.assert_allclose(t.error_y.array, table[f"{t.name}_sd"])
-    assert tuple(fig.layout.yaxis.range) == (0, 1)
-    assert fig.layout.yaxis.title.text == "probability"
+    chart = _chart(charts.model_probabilities_html(table), "hf-model-probabilities")
+    assert json.loads(chart.attrs["data-series"]) == list(AD_CLASSES)
+    assert json.loads(chart.attrs["data-labels"]) == ["HyperFusion", "DAFT"]
+    values = json.loads(chart.attrs["data-values"])
+    assert values == [table[c].tolist() for c in AD_CLASSES]
+    bars = chart.by_class("hf-bar")
+    # One group per model, a bar per class inside it, on a 0-100 % axis.
+    expected = [(m, c) for m in ("HyperFusion", "DAFT") for c in AD_CLASSES]
+    assert [(b.attrs["data-label"], b.attrs["data-series"]) for b in bars] == expected
+    for bar, (model, cls) in zip(bars, expected, strict=True):
+        p = float(table.set_index("label").loc[model, cls])
+        assert bar.style()["background"] == CLASS_COLORS[cls]
+        assert _extent(bar) == pytest.approx((0, p), abs=1e-4)
+    whiskers = chart.by_class("hf-whisker")
+    spans = [
+        (p - sd, p + sd)
+        for m in range(2)
+        for p, sd in ((table[c][m], table[f"{c}_sd"][m]) for c in AD_CLASSES)
+    ]
+    assert [_extent(w) for w in whiskers] == [pytest.approx(s, abs=1e-4) for s in spans]
+    assert "probability" in chart.text(" ")
+    assert [t.text() for t in chart.by_class("hf-tick")][-1] == "100%"
 
 
 def test_models_with_one_seed_get_no_error_bars():
@@ -124,8 +184,12 @@ def test_models_with_one_seed_get_no_error_bars():
             "seeds": [1, 3],
         }
     )
-    mixed = charts.model_probabilities_figure(table)
-    for t in mixed.data:  # NaN hides a point's error bar (null would draw a cap)
-        np.testing.assert_array_equal(t.error_y.array, [np.nan, 0.05])
-    single = charts.model_probabilities_figure(table.assign(seeds=1))
-    assert all(t.error_y.array is None for t in single.data)
+    mixed = _chart(charts.model_probabilities_html(table), "hf-bars")
+    assert json.loads(mixed.attrs["data-sd"]) == [[None, 0.05]] * 3
+    whiskers = mixed.by_class("hf-whisker")
+    assert [_extent(w) for w in whiskers] == [pytest.approx((0.35, 0.45))] * 3
+    labels = [v.text() for v in mixed.by_class("hf-value")]
+    assert labels == ["30%"] * 3 + ["40% ± 5%"] * 3
+    single = _chart(charts.model_probabilities_html(table.assign(seeds=1)), "hf-bars")
+    assert single.by_class("hf-whisker") == [] and "data-sd" not in single.attrs
+    assert "±" not in single.text(" ")

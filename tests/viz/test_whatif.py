@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from hyperfusion.config import AD_CLASSES
 from hyperfusion.data.ehr_schema import FIELD_BY_NAME, INPUT_FIELDS
 from hyperfusion.viz import BRAIN_AGE_COLOR, CLASS_COLORS, whatif
+from tests.html_tree import parse, percent
 
 AGE, SEX, APOE4 = (
     FIELD_BY_NAME["AGE"],
@@ -199,15 +202,30 @@ def test_inputs_table_flags_changed_fields_only():
     assert "changed" not in styler.data.columns
 
 
-def test_scenario_figure_stacks_each_scenario_to_one():
+def test_scenario_bars_stack_each_scenario_to_one():
     a, b = {"CN": 0.5, "MCI": 0.3, "AD": 0.2}, {"CN": 0.1, "MCI": 0.2, "AD": 0.7}
-    fig = whatif.scenario_figure(a, b)
-    assert fig.layout.barmode == "stack"
-    totals = np.sum([t.x for t in fig.data], axis=0)
-    np.testing.assert_allclose(totals, [1.0, 1.0])
-    assert [t.marker.color for t in fig.data] == [CLASS_COLORS[c] for c in AD_CLASSES]
-    assert list(fig.data[2].y) == ["Scenario B", "Scenario A"]
-    assert list(fig.data[2].x) == [0.7, 0.2]
+    (chart,) = parse(whatif.scenario_bars_html(a, b)).by_class("hf-scenarios")
+    assert json.loads(chart.attrs["data-labels"]) == ["Scenario A", "Scenario B"]
+    assert json.loads(chart.attrs["data-series"]) == list(AD_CLASSES)
+    assert json.loads(chart.attrs["data-values"]) == [[a[c], b[c]] for c in AD_CLASSES]
+    bars = chart.by_class("hf-bar")
+    assert [bar.style()["background"] for bar in bars] == [
+        CLASS_COLORS[c] for _ in "AB" for c in AD_CLASSES
+    ]
+    # Each scenario's parts lie end to end from 0 and fill the axis (0-100 %).
+    for k, probs in enumerate((a, b)):
+        row = bars[3 * k : 3 * k + 3]
+        lefts = [percent(bar.style()["left"]) for bar in row]
+        widths = [percent(bar.style()["width"]) for bar in row]
+        np.testing.assert_allclose(widths, [probs[c] for c in AD_CLASSES], atol=1e-4)
+        np.testing.assert_allclose(lefts, np.cumsum([0, *widths[:2]]), atol=1e-4)
+        assert lefts[-1] + widths[-1] == pytest.approx(1.0, abs=1e-4)
+    # Parts from 8 % on are labelled inside with the class and its share.
+    labels = [v.text() for v in chart.by_class("hf-value")]
+    assert labels == ["CN 50%", "MCI 30%", "AD 20%", "CN 10%", "MCI 20%", "AD 70%"]
+    small = whatif.scenario_bars_html(a, {"CN": 0.05, "MCI": 0.25, "AD": 0.7})
+    assert "CN 5%" not in small and "MCI 25%" in small
+    assert "probability" in chart.text(" ")
 
 
 # Flips -------------------------------------------------------------------------------

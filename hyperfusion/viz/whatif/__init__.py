@@ -5,8 +5,10 @@ the diagnosis (:mod:`.flips`); :mod:`.labels` writes fields and values.
 
 Pure builders: they take the engine's outputs as plain data (a sweep DataFrame,
 ``Prediction.to_dict()`` dicts, ``smallest_flip`` results) and return plotly figures
-or pandas DataFrames ready for ``st.plotly_chart`` / ``st.dataframe``. Every public
-name is importable from here, as the What-if page does.
+(for ``st.plotly_chart``), HTML (the scenarios' bars, for ``st.html``: a plotly chart
+costs about 100-150 ms of browser time per page render on a 2-core CPU) or pandas
+DataFrames (for ``st.dataframe``). Every public name is importable from here, as the
+What-if page does.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from hyperfusion.viz.whatif.flips import NO_FLIP, flip_table
 from hyperfusion.viz.whatif.labels import axis_title, format_value
 from hyperfusion.viz.whatif.scenarios import (
-    scenario_figure,
+    scenario_bars_html,
     scenario_inputs_table,
     scenario_outcome_table,
     style_inputs_table,
@@ -45,7 +47,7 @@ __all__ = [
     "format_value",
     "padded_range",
     "rgba",
-    "scenario_figure",
+    "scenario_bars_html",
     "scenario_inputs_table",
     "scenario_outcome_table",
     "scrub_figure",

@@ -1,5 +1,7 @@
 """Two scenarios side by side: their inputs (B's changes highlighted), their
-predictions with the difference B − A, and their class probabilities as bars."""
+predictions with the difference B − A, and their class probabilities as stacked
+bars in light HTML (:func:`scenario_bars_html`; a plotly chart cost about 100-150 ms
+of browser time per page render on a 2-core CPU)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from hyperfusion.config import AD_CLASSES
 from hyperfusion.data.ehr_schema import INPUT_FIELDS
-from hyperfusion.viz import CLASS_COLORS, FONT
+from hyperfusion.viz import CLASS_COLORS
+from hyperfusion.viz.html_charts import Axis, Series, bar_chart_html, percent_tick
 from hyperfusion.viz.whatif.labels import axis_title, format_value
 
 
@@ -114,41 +116,29 @@ def style_outcome_table(table: pd.DataFrame) -> Any:
     return styler
 
 
-def scenario_figure(
-    probs_a: Mapping[str, float], probs_b: Mapping[str, float], height: int = 190
-) -> go.Figure:
-    """Scenarios A and B as two stacked horizontal bars of class probabilities."""
-    fig = go.Figure()
-    labels = ["Scenario B", "Scenario A"]
+def scenario_bars_html(
+    probs_a: Mapping[str, float], probs_b: Mapping[str, float]
+) -> str:
+    """Scenarios A (on top) and B as two stacked bars of class probabilities, each
+    class in its colour and labelled inside its part (from 8 %), as HTML (root
+    class ``hf-scenarios``; ``data-values``: one list per class, A then B)."""
+    series = []
     for cls in AD_CLASSES:
-        values = [probs_b[cls], probs_a[cls]]
-        fig.add_trace(
-            go.Bar(
-                y=labels,
-                x=values,
-                name=cls,
-                orientation="h",
-                marker_color=CLASS_COLORS[cls],
-                text=[f"{cls} {v:.0%}" if v >= 0.08 else "" for v in values],
-                textposition="inside",
-                insidetextanchor="middle",
-                hovertemplate=f"{cls}: %{{x:.1%}}<extra>%{{y}}</extra>",
-            )
-        )
-    fig.update_layout(
-        barmode="stack",
-        height=height,
-        font=FONT,
-        template="plotly_white",
-        margin={"l": 90, "r": 20, "t": 10, "b": 45},
-        showlegend=False,
-        xaxis={"range": [0, 1], "tickformat": ".0%", "title": "probability"},
+        shares = [float(probs_a[cls]), float(probs_b[cls])]
+        texts = [f"{cls} {p:.0%}" if p >= 0.08 else "" for p in shares]
+        series.append(Series(cls, shares, CLASS_COLORS[cls], texts=texts))
+    return bar_chart_html(
+        ["Scenario A", "Scenario B"],
+        series,
+        Axis(0.0, 1.0, "probability", percent_tick),
+        kind="hf-scenarios",
+        stacked=True,
+        legend=True,
     )
-    return fig
 
 
 __all__ = [
-    "scenario_figure",
+    "scenario_bars_html",
     "scenario_inputs_table",
     "scenario_outcome_table",
     "style_inputs_table",
