@@ -5,11 +5,13 @@ The Patient page needs only the two HyperFusion ensembles. The first visit of an
 other page used to load and run the rest on the spot: the Fusion strategies page ten
 more ensembles (checkpoints and image features), the Explain page the first map,
 the What-if page plotly's first figures. Once a page is drawn, :func:`start` runs
-:func:`warm_up` for its image in one daemon thread per (engine, image), at the
-lowest CPU priority (Linux ``nice`` 19 for that thread, so the server's request
-threads and the browser keep the CPU) and through the engine's public methods, each
-holding the engine's lock only for its own short step. What it computes lands in the
-caches the pages read; a failure is logged and changes nothing.
+:func:`warm_up` for its image in one daemon thread per (engine, image), through the
+engine's public methods, one short step at a time, and each step only once no
+script has run for :data:`QUIET_S` (the UI marks its runs with :func:`serving`): it
+uses the time a user spends reading, never an edit's. (A lower OS priority was
+tried first: a starved thread holding the GIL or the engine's lock held up the first
+edits by up to 0.5 s.) What it computes lands in the caches the pages read; a
+failure is logged and changes nothing.
 """
 
 from __future__ import annotations
@@ -17,18 +19,48 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from hyperfusion.tasks import AD, BRAIN_AGE, TASK_NAMES
 
 LOG = logging.getLogger(__name__)
-LOWEST_PRIORITY = 19
+QUIET_S = 0.15  # a step starts only after this long without a script run
+POLL_S = 0.05
 ENABLED = True  # the test suite turns it off: its counts of model calls are exact
 _started: set[tuple[int, str]] = set()
 _started_lock = threading.Lock()
+_serving = {"runs": 0, "last": 0.0}  # script runs in progress, when the last ended
+_serving_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def serving() -> Iterator[None]:
+    """Around a script run (or a section of one, nested freely): no warm-up step
+    starts meanwhile, nor for :data:`QUIET_S` after."""
+    with _serving_lock:
+        _serving["runs"] += 1
+    try:
+        yield
+    finally:
+        with _serving_lock:
+            _serving["runs"] -= 1
+            _serving["last"] = time.monotonic()
+
+
+def idle(quiet_s: float = QUIET_S) -> bool:
+    """Whether no script runs now and none ended in the last ``quiet_s``."""
+    with _serving_lock:
+        runs, last = _serving["runs"], _serving["last"]
+    return runs == 0 and time.monotonic() - last >= quiet_s
+
+
+def wait_until_idle(quiet_s: float = QUIET_S) -> None:
+    """Sleep until :func:`idle`."""
+    while not idle(quiet_s):
+        time.sleep(POLL_S)
 
 
 def steps(engine: Any, image: Any, record: Mapping[str, object]) -> Iterator[str]:
@@ -78,21 +110,18 @@ def _figures(engine: Any, image: Any, record: Mapping[str, object]) -> None:
 def warm_up(engine: Any, image: Any, record: Mapping[str, object]) -> int:
     """Every step of :func:`steps`; returns how many ran (a failing step ends the
     warm-up: the pages then compute what is left themselves)."""
-    done = 0
+    done, pending = 0, steps(engine, image, record)
     try:
-        for what in steps(engine, image, record):
+        while True:
+            wait_until_idle()
+            what = next(pending, None)
+            if what is None:
+                return done
             LOG.debug("warm-up: %s", what)
             done += 1
     except Exception:  # the warm-up must never disturb the app
         LOG.warning("warm-up stopped after %d steps", done, exc_info=True)
     return done
-
-
-def _lowest_priority() -> None:
-    """This thread (not the process) at the lowest CPU priority, where the OS has
-    per-thread priorities (Linux); elsewhere it stays as it is."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
 
 
 def start(
@@ -111,13 +140,23 @@ def start(
             return None
         _started.add(key)
 
-    def body() -> None:
-        _lowest_priority()
-        run(engine, image, dict(record))
-
-    thread = threading.Thread(target=body, name="hyperfusion-warm-up", daemon=True)
+    thread = threading.Thread(
+        target=run,
+        args=(engine, image, dict(record)),
+        name="hyperfusion-warm-up",
+        daemon=True,
+    )
     thread.start()
     return thread
 
 
-__all__ = ["ENABLED", "LOWEST_PRIORITY", "start", "steps", "warm_up"]
+__all__ = [
+    "ENABLED",
+    "QUIET_S",
+    "idle",
+    "serving",
+    "start",
+    "steps",
+    "wait_until_idle",
+    "warm_up",
+]

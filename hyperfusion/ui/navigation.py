@@ -45,14 +45,18 @@ def pages(folder: Path = PAGES_DIR) -> list[st.Page]:
 
 
 def run() -> None:
-    """The entry script's body: page config, the link, then the chosen page."""
+    """The entry script's body: page config, the link, then the chosen page (the
+    background warm-up waits while it runs)."""
+    from hyperfusion import warmup
+
     st.set_page_config(layout="wide")
-    with page.run_safely("The shared link"):
-        state.init_state()
-        link.restore_once()
-    current = st.navigation(pages())
-    with page.run_safely("The shared link"):
-        link.sync()
-    current.run()
+    with warmup.serving():
+        with page.run_safely("The shared link"):
+            state.init_state()
+            link.restore_once()
+        current = st.navigation(pages())
+        with page.run_safely("The shared link"):
+            link.sync()
+        current.run()
     with page.run_safely("The warm-up"):
         page.warm_up_in_background()

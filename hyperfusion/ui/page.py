@@ -106,9 +106,14 @@ def warm_up_in_background() -> None:
 @contextlib.contextmanager
 def run_safely(what: str = "This section") -> Iterator[None]:
     """Show user errors as one line and unexpected ones without a traceback; the
-    page keeps running and session state is untouched."""
+    page keeps running and session state is untouched. A fragment's rerun runs its
+    sections here too, so the background warm-up waits for it
+    (:func:`hyperfusion.warmup.serving`)."""
+    from hyperfusion import warmup
+
     try:
-        yield
+        with warmup.serving():
+            yield
     except HyperFusionError as exc:
         st.error(str(exc))
     except Exception as exc:  # never show a traceback to a user
