@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from hyperfusion.ui import link, page, state
+from hyperfusion.ui import link, page, prefetch, state
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 
@@ -60,3 +60,4 @@ def run() -> None:
         current.run()
     with page.run_safely("The warm-up"):
         page.warm_up_in_background()
+        prefetch.browser_code()
