@@ -137,10 +137,14 @@ def switch_page(page: Any, label: str) -> tuple[float, str]:
     return ms, str(page.evaluate(scripts.SWITCHED_TITLE))
 
 
-def page_switch_times(session: Session, rounds: int) -> dict[str, list[float]]:
-    """Visit every page through its link, ``rounds`` times around (the first link
-    last, so a round ends where it began): milliseconds per page title."""
+def page_switch_times(
+    session: Session, rounds: int, reading_s: float = 0.0
+) -> dict[str, list[float]]:
+    """After ``reading_s`` without input, visit every page through its link,
+    ``rounds`` times around (the first link last, so a round ends where it began):
+    milliseconds per page title, first visits first."""
     page = session.page
+    page.wait_for_timeout(reading_s * 1000)
     labels = nav_labels(page)
     if len(labels) < 2:
         raise HyperFusionError(f"fewer than two navigation links found: {labels}")
