@@ -208,16 +208,18 @@ def _bench_inputs(setup: _Setup) -> dict[str, Timing]:
 
 
 def _bench_task(setup: _Setup, task_name: str) -> dict[str, Timing]:
-    """The ensemble's full forward, and ``fuse`` alone on cached image features."""
+    """The ensemble's full forward, and the engine's edit path alone (``fuse_records``
+    of one record on the cached image features)."""
     engine, task = setup.engine, get_task(task_name)
     device = engine.device
     x = torch.from_numpy(setup.image.views[task.name][:, None].copy()).to(device)
     record = validate_ehr(setup.record, require=False)
-    models, tabs = [], []
+    models, rows = [], []
     for ckpt in engine.checkpoints(task.name, MODEL):
         tab = torch.from_numpy(task.tabular(ckpt.preprocessor, [record])).float()
         models.append(ckpt.model)
-        tabs.append(tab.to(device).expand(x.shape[0], -1))
+        rows.append(tab.to(device))
+    tabs = [row.expand(x.shape[0], -1) for row in rows]
     with torch.no_grad(), autocast_for(device):
         feats = [m.encode_image(x) for m in models]
 
@@ -226,10 +228,10 @@ def _bench_task(setup: _Setup, task_name: str) -> dict[str, Timing]:
             for model, tab in zip(models, tabs, strict=True):
                 model(x, tab)
 
-    def edit() -> None:
-        with torch.no_grad(), autocast_for(device):
-            for model, tab, f in zip(models, tabs, feats, strict=True):
-                model.fuse(f, tab)
+    def edit() -> None:  # as Engine._outputs runs it
+        with torch.inference_mode(), autocast_for(device):
+            for model, row, f in zip(models, rows, feats, strict=True):
+                model.fuse_records(f, row)
 
     runs, stem = setup.config.repeats, _stem(task.name)
     return {

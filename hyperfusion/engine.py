@@ -220,7 +220,9 @@ class Engine:
             features = self._image_features(image, task, name)
             for ckpt, feats in zip(self.checkpoints(task, name), features, strict=True):
                 tab = self._tabular_tensor(ckpt, task, records)
-                with torch.no_grad(), autocast_for(self.device):
+                # inference mode: outputs only (the cached features stay usable
+                # for the maps' gradients: they are made under no_grad)
+                with torch.inference_mode(), autocast_for(self.device):
                     out = ckpt.model.fuse_records(feats, tab).float()
                 results.append(task.read_output(out).cpu().numpy())
         return np.stack(results)

@@ -67,6 +67,8 @@ class FusionNet(nn.Module, ABC):
         model's two hemispheres) and its views' outputs are averaged: ``(K, C)``."""
         k = tabular.shape[0]
         n_views = features[0].shape[0] if features else 1
+        if k == 1:  # an edit: the features as they are, no copies
+            return self.fuse(features, tabular.expand(n_views, -1)).mean(0, True)
         repeated = tuple(f.repeat(k, *([1] * (f.dim() - 1))) for f in features)
         out = self.fuse(repeated, tabular.repeat_interleave(n_views, dim=0))
         return out.view(k, n_views, -1).mean(dim=1)

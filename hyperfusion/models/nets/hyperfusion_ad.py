@@ -70,7 +70,7 @@ class HyperFusionNet(FusionNet):
         record: the embedding once per record, the generated shortcut by
         :meth:`PreActBlock.shortcut_shared`, and only then one row per (record,
         view). Equal to the generic path (``tests/models/test_nets.py``)."""
-        if self._split is None:
+        if self._split is None or tabular.shape[0] == 1:  # one record: nothing shared
             return super().fuse_records(features, tabular)
         x, main = features
         k, v = tabular.shape[0], x.shape[0]
