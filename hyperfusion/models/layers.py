@@ -109,12 +109,16 @@ class HyperLinear(HyperLayer):
         self.out_features = out_features
 
     def forward(self, x: Tensor, e: Tensor) -> Tensor:
-        """``W(t) x + b(t)`` without building ``W(t)`` per sample: by Eq. 1,
-        ``W(t) x = B x + sum_k e_k(t) (A_k x)`` with ``A_k`` the generator's k-th
-        column as an ``(out, in)`` matrix: two ordinary matmuls replace one
-        generated ``(out, in)`` weight per sample and a batched matmul (a 64-value
-        sweep of the brain-age head generated 10 MB of weights per seed)."""
+        """``W(t) x + b(t)``. Up to ``d_k + 1`` samples, each sample's ``W(t)`` is
+        generated and applied (a batched matmul); beyond, the generated weights
+        would outweigh ``A`` itself, so by Eq. 1 ``W(t) x = B x + sum_k e_k(t)
+        (A_k x)`` (``A_k``: the generator's k-th column as an ``(out, in)``
+        matrix) is two ordinary matmuls instead (a 64-value sweep of the
+        brain-age head generated 10 MB of weights per seed)."""
         n, d_k = e.shape
+        if n <= d_k + 1:
+            w, b = self.generate(e)
+            return torch.bmm(w, x.unsqueeze(-1)).squeeze(-1) + b
         a = self.weight_gen.weight.t().reshape(d_k * self.out_features, -1)
         shared = F.linear(x, self.weight_gen.bias.view(self.weight_shape))
         steered = F.linear(x, a).view(n, d_k, self.out_features)

@@ -133,12 +133,13 @@ def test_batched_hyper_conv_rows_do_not_borrow_neighbours_weights():
     assert_far(batched, shifted, tol, factor=1000, what="borrowed weights")
 
 
-def test_batched_hyper_linear_equals_per_sample_loop():
+@pytest.mark.parametrize("n", [1, 3, 4, 9])  # both paths: n <= d_k + 1 and beyond
+def test_batched_hyper_linear_equals_per_sample_loop(n):
     torch.manual_seed(3)
     layer = HyperLinear(6, 3, embed_dim=2)
-    x, e = torch.randn(5, 6), torch.randn(5, 2)
+    x, e = torch.randn(n, 6), torch.randn(n, 2)
     rows = []
-    for i in range(5):
+    for i in range(n):
         w, b = layer.generate(e[i : i + 1])
         rows.append(F.linear(x[i : i + 1], w[0], b[0]))
     loop = torch.cat(rows)
