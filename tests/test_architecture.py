@@ -5,7 +5,7 @@ Layers, lowest first; a module may import from its own layer or lower:
 1. ``errors``, ``config``, ``metrics``
 2. ``data``, ``synth``, ``tasks``
 3. ``models``
-4. ``explain``, ``train``, ``evaluate``, ``viz`` (figure builders: light HTML and plotly)
+4. ``explain``, ``train``, ``evaluate``, ``viz`` (figure builders: HTML and plotly)
 5. ``engine``, ``prediction``, ``cli``, ``__main__``, ``bench``, ``modelcard``,
    ``export``
 6. ``ui`` (the package, the only Streamlit importer), then ``app.py`` and
