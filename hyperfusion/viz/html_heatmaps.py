@@ -93,28 +93,29 @@ def _pct(fraction: float) -> str:
     return f"{100 * fraction:.6g}%"
 
 
-def _x_ticks(ticks: Sequence[Tick]) -> str:
-    marks = "".join(
-        f'<div style="position:absolute;left:{_pct(f)};top:0;width:1px;height:4px;'
-        f'background:{_TEXT}"></div>'
-        f'<span class="hf-xtick" data-at="{f:.9g}" style="position:absolute;'
-        f"left:{_pct(f)};top:4px;transform:translateX(-50%);white-space:nowrap;"
-        f'{_SMALL}">{html.escape(label)}</span>'
-        for f, label in ticks
-    )
-    return f'<div style="grid-area:xt;position:relative;height:1.4em">{marks}</div>'
+# Per axis: the mark's box, the label's placement, the strip's grid area and size.
+_AXES = {
+    "x": ("left:{at};top:0;width:1px;height:4px",
+          "left:{at};top:4px;transform:translateX(-50%);white-space:nowrap",
+          "grid-area:xt;position:relative;height:1.4em"),
+    "y": ("right:0;top:{at};width:4px;height:1px",
+          "right:6px;top:{at};transform:translateY(-50%);line-height:1",
+          "grid-area:yt;position:relative;min-width:2.6em"),
+}  # fmt: skip
 
 
-def _y_ticks(ticks: Sequence[Tick]) -> str:
+def _ticks(ticks: Sequence[Tick], axis: str) -> str:
+    """The tick marks and labels of the ``"x"`` (below) or ``"y"`` (left) axis,
+    each at its fraction of the image."""
+    mark, label_at, strip = _AXES[axis]
     marks = "".join(
-        f'<div style="position:absolute;right:0;top:{_pct(f)};width:4px;height:1px;'
+        f'<div style="position:absolute;{mark.format(at=_pct(f))};'
         f'background:{_TEXT}"></div>'
-        f'<span class="hf-ytick" data-at="{f:.9g}" style="position:absolute;'
-        f"right:6px;top:{_pct(f)};transform:translateY(-50%);line-height:1;"
-        f'{_SMALL}">{html.escape(label)}</span>'
+        f'<span class="hf-{axis}tick" data-at="{f:.9g}" style="position:absolute;'
+        f'{label_at.format(at=_pct(f))};{_SMALL}">{html.escape(label)}</span>'
         for f, label in ticks
     )
-    return f'<div style="grid-area:yt;position:relative;min-width:2.6em">{marks}</div>'
+    return f'<div style="{strip}">{marks}</div>'
 
 
 def _marks(lines: Sequence[Tick]) -> tuple[str, str]:
@@ -169,13 +170,13 @@ def image_panel_html(
         f'grid-template-rows:{"1.3em" if lines else "0"} {height_px}px auto auto">'
         '<div style="grid-area:yl;writing-mode:vertical-rl;transform:rotate(180deg);'
         f'text-align:center;font-size:0.85em">{html.escape(y_title)}</div>'
-        f"{_y_ticks(y_ticks)}"
+        f"{_ticks(y_ticks, 'y')}"
         f'<div style="grid-area:top;position:relative">{above}</div>'
         '<div style="grid-area:img;position:relative">'
         f'<img src="{uri}" alt="{label}" style="position:absolute;top:0;left:0;'
         "width:100%;height:100%;image-rendering:pixelated;"
         f'outline:1px solid #c8cfd4">{over}</div>'
-        f"{_x_ticks(x_ticks)}"
+        f"{_ticks(x_ticks, 'x')}"
         '<div style="grid-area:xl;text-align:center;font-size:0.85em">'
         f"{html.escape(x_title)}</div>"
         "</div></div>"
